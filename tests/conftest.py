@@ -1,0 +1,59 @@
+"""Fixtures every tier shares: clean flags, and checks for the machine's services."""
+
+import os
+import socket
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+SERVICES = {
+    'rabbit': ('127.0.0.1', 5672, 'RabbitMQ',
+               'start it with: rabbitmq-server -detached'),
+    'mysql': ('127.0.0.1', 3306, 'MariaDB',
+              'start it with: start-stop-daemon --start --oknodo --background '
+              '--exec /usr/sbin/mariadbd'),
+    'postgres': ('127.0.0.1', 5432, 'PostgreSQL',
+                 'start it with: pg_ctlcluster --skip-systemctl-redirect '
+                 '$(ls /etc/postgresql) main start'),
+}
+
+
+def require_service(name):
+    """Fail (not skip) with a clear message when a machine service is down.
+
+    CI has every service running; a missing one is a broken machine that must
+    be seen, not a test to pass over quietly.
+    """
+    host, port, label, hint = SERVICES[name]
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as e:
+        pytest.fail('%s is not answering on %s:%d (%s); %s'
+                    % (label, host, port, e, hint), pytrace=False)
+
+
+@pytest.fixture
+def rabbit():
+    require_service('rabbit')
+
+
+@pytest.fixture
+def mysql_server():
+    require_service('mysql')
+
+
+@pytest.fixture
+def postgres_server():
+    require_service('postgres')
+
+
+@pytest.fixture(autouse=True)
+def _reset_flags():
+    """Every test starts from the flag defaults."""
+    from nova import flags
+    yield
+    flags.FLAGS.reset()
