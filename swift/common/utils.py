@@ -29,6 +29,8 @@ from configparser import ConfigParser
 from contextlib import contextmanager
 from urllib.parse import quote as _quote
 
+from eventlet import corolocal
+
 from swift.common.exceptions import LockTimeout
 
 TRUE_VALUES = frozenset(('true', '1', 'yes', 'on', 't', 'y'))
@@ -71,15 +73,15 @@ def config_float(conf, key, default):
 class LogAdapter(logging.LoggerAdapter):
     """Logger that prefixes each line with the current transaction id.
 
-    ``txn_id`` and ``client_ip`` live in a thread-local; under eventlet's
-    monkey patching that is a greenthread-local, so concurrent requests in
-    one process do not see each other's ids.
+    ``txn_id`` and ``client_ip`` are greenthread-local (eventlet's corolocal
+    is keyed by greenlet, so plain threads are separate too): concurrent
+    requests in one process do not see each other's ids.
     """
 
     def __init__(self, logger, server):
         super().__init__(logger, {})
         self.server = server
-        self._local = threading.local()
+        self._local = corolocal.local()
 
     @property
     def txn_id(self):
