@@ -143,7 +143,7 @@ def parse_ranges(value, size):
             stop = int(last) + 1 if last else size
         except ValueError:
             return None
-        if stop <= start:
+        if last and stop <= start:
             return None
         if start >= size:
             continue
