@@ -166,7 +166,9 @@ def unpack_request(body):
     method = body.get('method')
     if not isinstance(method, str) or not _METHOD_RE.match(method):
         raise exception.RPCError(reason='bad method name %r' % (method,))
-    args = body.get('args') or {}
+    args = body.get('args')
+    if args is None:
+        args = {}
     if not isinstance(args, dict):
         raise exception.RPCError(reason='"args" of %s is not an object'
                                  % method)
