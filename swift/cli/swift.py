@@ -467,10 +467,13 @@ class HashingReader:
 
 
 def object_name_for(path, base_name=None):
-    name = os.path.normpath(path).replace(os.sep, '/')
-    while name.startswith('./'):
-        name = name[2:]
-    name = name.lstrip('/')
+    # Leading '/', './' and '../' are dropped: names with '..' would make
+    # downloads write outside their directory (st kept them).
+    name = os.path.normpath(path).replace(os.sep, '/').lstrip('/')
+    while name.startswith('../'):
+        name = name[3:]
+    if name in ('.', '..'):
+        name = ''
     if base_name is not None:
         name = base_name
     return name
@@ -482,16 +485,17 @@ def collect_uploads(paths, object_name):
     for path in paths:
         if os.path.isdir(path):
             base = object_name_for(path)
+            prefix = object_name if object_name is not None else base
+            prefix = prefix.strip('/') + '/' if prefix.strip('/') else ''
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
                 rel = os.path.relpath(dirpath, path)
-                prefix = object_name if object_name is not None else base
                 sub = '' if rel == '.' else rel.replace(os.sep, '/') + '/'
-                if not filenames and not dirnames:
-                    jobs.append((None, (prefix + '/' + sub).rstrip('/')))
+                if not filenames and not dirnames and (prefix + sub):
+                    jobs.append((None, (prefix + sub).rstrip('/')))
                 for fn in sorted(filenames):
                     jobs.append((os.path.join(dirpath, fn),
-                                 prefix + '/' + sub + fn))
+                                 prefix + sub + fn))
         elif os.path.isfile(path):
             jobs.append((path, object_name_for(path, object_name)))
         else:

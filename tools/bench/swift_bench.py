@@ -145,14 +145,17 @@ class RepeatReader:
 
     def __init__(self, block, size):
         self.block, self.left = block, size
+        self.pos = 0
         self.md5 = hashlib.md5()
 
     def read(self, n=-1):
         if self.left <= 0:
             return b''
-        n = len(self.block) if n is None or n < 0 else n
-        n = min(n, self.left, len(self.block))
-        data = self.block[:n]
+        room = len(self.block) - self.pos
+        n = room if n is None or n < 0 else n
+        n = min(n, self.left, room)
+        data = self.block[self.pos:self.pos + n]
+        self.pos = (self.pos + n) % len(self.block)
         self.left -= n
         self.md5.update(data)
         return data
