@@ -302,7 +302,13 @@ class DiskFile:
         With ``verify`` (whole-file reads) the MD5 is checked at the end and
         a mismatch quarantines the object for the next reader.
         """
-        return DiskFileReader(self, open(self.data_file, 'rb'), verify)
+        try:
+            fp = open(self.data_file, 'rb')
+        except FileNotFoundError:
+            # Superseded (and cleaned up) since open(): for this reader the
+            # object is gone, which is what a moment later would say too.
+            raise exceptions.DiskFileNotExist(self.data_file)
+        return DiskFileReader(self, fp, verify)
 
     def writer(self, size=None):
         return DiskFileWriter(self, size)
@@ -349,8 +355,15 @@ class DiskFileReader:
 
     def ranges(self, ranges, part_heads=None, tail=None):
         """Bytes of each (start, stop); with ``part_heads`` each range is
-        preceded by its head and followed by CRLF, and ``tail`` ends it."""
+        preceded by its head and followed by CRLF, and ``tail`` ends it.
+
+        The result has a ``close()`` that closes the file even when the
+        server drops the response before iterating it."""
         self.md5 = None
+        return _ClosingIterator(self._ranges(ranges, part_heads, tail),
+                                self.close)
+
+    def _ranges(self, ranges, part_heads, tail):
         try:
             for index, (start, stop) in enumerate(ranges):
                 if part_heads:
@@ -374,6 +387,21 @@ class DiskFileReader:
                 etag = self.diskfile.metadata.get('ETag')
                 if self.md5.hexdigest() != etag:
                     self.diskfile.quarantine()
+
+
+class _ClosingIterator:
+    def __init__(self, iterator, on_close):
+        self.iterator = iterator
+        self.on_close = on_close
+
+    def __iter__(self):
+        return self.iterator
+
+    def close(self):
+        try:
+            self.iterator.close()
+        finally:
+            self.on_close()
 
 
 class DiskFileWriter:
@@ -454,7 +482,12 @@ class DiskFileWriter:
         try:
             fsync(self.fd)
             drop_buffer_cache(self.fd, 0, self.upload_size)
-            renamer(self.tmppath, target)
+            try:
+                renamer(self.tmppath, target)
+            except FileNotFoundError:
+                # A cleanup emptied and removed the hash dir between
+                # renamer's mkdirs and its rename; once more is enough.
+                renamer(self.tmppath, target)
         except OSError as err:
             if _is_no_space(err):
                 raise DiskFileNoSpace(str(err))

@@ -44,7 +44,7 @@ from swift.common.constraints import (MAX_FILE_SIZE, check_metadata,
                                       check_mount, check_object_creation,
                                       check_utf8)
 from swift.common.exceptions import (ChunkReadTimeout, ConnectionTimeout,
-                                     DiskFileNoSpace)
+                                     DiskFileNoSpace, DiskFileNotExist)
 from swift.common.utils import (config_true_value, get_logger, public,
                                 set_swift_dir, split_path,
                                 validate_device_partition)
@@ -321,7 +321,13 @@ class ObjectController:
             return plain(409, 'A newer write is already stored', {
                 'X-Backend-Timestamp': '%016.05f' % disk_file.timestamp})
         length = req.headers.get('Content-Length')
-        length = int(length) if length is not None else None
+        if length is None or \
+                'chunked' in req.headers.get('Transfer-Encoding', '').lower():
+            # Transfer-Encoding wins over Content-Length (RFC 7230 3.3.3):
+            # trusting the length of a chunked body would truncate it.
+            length = None
+        else:
+            length = int(length)
         try:
             with disk_file.writer(size=length) as writer:
                 result = self._receive_body(req, writer, length)
@@ -498,14 +504,19 @@ class ObjectController:
         if ranges == []:
             return plain(416, 'Requested Range Not Satisfiable', {
                 'Content-Range': 'bytes */%d' % size})
+        reader = None
+        if body:
+            try:
+                reader = disk_file.reader(verify=not ranges)
+            except DiskFileNotExist:
+                return plain(404)
         if not ranges:
-            app_iter = disk_file.reader(verify=True) if body else None
-            return self._read_response(200, headers, app_iter, size)
+            return self._read_response(200, headers, reader, size)
         if len(ranges) == 1:
             start, stop = ranges[0]
             headers['Content-Range'] = 'bytes %d-%d/%d' % (start, stop - 1,
                                                            size)
-            app_iter = disk_file.reader().ranges(ranges) if body else None
+            app_iter = reader.ranges(ranges) if body else None
             return self._read_response(206, headers, app_iter, stop - start)
         boundary = uuid.uuid4().hex
         part_heads = [('--%s\r\nContent-Type: %s\r\nContent-Range: bytes '
@@ -519,8 +530,7 @@ class ObjectController:
             'multipart/byteranges; boundary=%s' % boundary
         length = sum(len(h) for h in part_heads) + \
             sum(stop - start + 2 for start, stop in ranges) + len(tail)
-        app_iter = disk_file.reader().ranges(ranges, part_heads, tail) \
-            if body else None
+        app_iter = reader.ranges(ranges, part_heads, tail) if body else None
         return self._read_response(206, headers, app_iter, length)
 
     @staticmethod

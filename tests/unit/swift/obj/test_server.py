@@ -734,3 +734,42 @@ def test_app_factory_merges_confs(devices, tmp_path):
                              devices=devices, mount_check='false')
     assert app.devices == devices
     assert app.mount_check is False
+
+
+# ---------------------------------------------------------- edge cases
+
+def test_chunked_wins_over_content_length(app, ts):
+    body = b'0123456789' * 10
+    resp = raw_put(app, ts(), io.BytesIO(body), content_length=10,
+                   chunked=True)
+    assert resp.status_int == 201
+    assert get(app).body == body
+
+
+def test_post_sets_content_disposition_and_encoding(app, ts):
+    put(app, ts(), **{'Content-Encoding': 'gzip'})
+    post(app, ts(), **{'Content-Disposition': 'inline'})
+    resp = get(app)
+    assert resp.headers['Content-Disposition'] == 'inline'
+    # A POST replaces the whole postable set, as for X-Object-Meta-*.
+    assert 'Content-Encoding' not in resp.headers
+
+
+def test_data_removed_between_open_and_read_is_404(app, ts, monkeypatch):
+    put(app, ts())
+
+    def vanished(self, verify=False):
+        raise diskfile.exceptions.DiskFileNotExist(self.data_file)
+
+    monkeypatch.setattr(diskfile.DiskFile, 'reader', vanished)
+    assert get(app).status_int == 404
+    assert get(app, method='HEAD').status_int == 200
+
+
+def test_unread_range_response_closes_its_file(app, ts, devices):
+    put(app, ts(), body=BODY)
+    df = diskfile.DiskFile(devices, 'sda1', '0', 'a', 'c', 'o').open()
+    reader = df.reader()
+    ranged = reader.ranges([(0, 1), (5, 6)])
+    ranged.close()
+    assert reader.fp is None
