@@ -1,0 +1,67 @@
+"""catch_errors: the outermost filter.
+
+It gives every request its transaction id (see transaction.py) and turns an
+exception that escapes the pipeline into ``500`` with that id, logged with
+its traceback here and never shown to the client.
+"""
+
+from swift.common.middleware.transaction import (get_trans_id,
+                                                 trans_id_headers)
+from swift.common.utils import get_logger
+
+
+class CatchErrorMiddleware:
+    def __init__(self, app, conf, logger=None):
+        self.app = app
+        self.logger = logger or get_logger(conf, log_route='catch-errors')
+
+    def _error(self, env, start_response, trans_id):
+        self.logger.txn_id = trans_id
+        self.logger.exception('Error: uncaught exception in %s %s',
+                              env.get('REQUEST_METHOD'), env.get('PATH_INFO'))
+        body = ('An error occurred (transaction %s)\n' % trans_id).encode()
+        headers = [('Content-Type', 'text/plain'),
+                   ('Content-Length', str(len(body)))]
+        start_response('500 Internal Server Error',
+                       headers + trans_id_headers(trans_id),
+                       _exc_info())
+        return [body]
+
+    def __call__(self, env, start_response):
+        trans_id = get_trans_id(env)
+        self.logger.txn_id = trans_id
+        try:
+            result = self.app(env, start_response)
+        except Exception:
+            return self._error(env, start_response, trans_id)
+        return self._guard(result, trans_id, env)
+
+    def _guard(self, result, trans_id, env):
+        """Errors while the body streams can't change the status any more:
+        log them and end the body early (the client sees a short read)."""
+        try:
+            for chunk in result:
+                yield chunk
+        except Exception:
+            self.logger.txn_id = trans_id
+            self.logger.exception('Error: exception while sending the body '
+                                  'of %s %s', env.get('REQUEST_METHOD'),
+                                  env.get('PATH_INFO'))
+        finally:
+            close = getattr(result, 'close', None)
+            if close:
+                close()
+
+
+def _exc_info():
+    import sys
+    return sys.exc_info()
+
+
+def filter_factory(global_conf, **local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+
+    def catch_errors_filter(app):
+        return CatchErrorMiddleware(app, conf)
+    return catch_errors_filter

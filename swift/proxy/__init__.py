@@ -1,0 +1,1 @@
+"""Swift proxy server: the public /v1 API in front of the rings."""

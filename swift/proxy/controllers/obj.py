@@ -1,0 +1,478 @@
+"""``/v1/<account>/<container>/<object>``: object data and metadata.
+
+PUT opens one connection per replica with ``Expect: 100-continue`` (a
+failed primary is replaced by a hand-off), streams the body to all of them
+in chunks and needs a majority of them to store it.  COPY and PUT with
+``X-Copy-From`` copy server-side; GET/HEAD of an object carrying
+``X-Object-Manifest`` serve the concatenated segments (segments.py).
+"""
+
+import mimetypes
+import time
+from urllib.parse import unquote
+
+from eventlet import GreenPile, Timeout
+from webob import Request
+
+from swift.common.constraints import (MAX_FILE_SIZE, check_metadata,
+                                      check_object_creation)
+from swift.common.exceptions import ChunkReadTimeout, ChunkWriteTimeout
+from swift.common.utils import (normalize_timestamp, public, quote,
+                                wsgi_to_str)
+from swift.proxy.controllers import segments
+from swift.proxy.controllers.base import (Controller, best_response,
+                                          delay_denial, is_success,
+                                          text_response)
+
+
+class ClientDisconnect(Exception):
+    pass
+
+
+class ClientTimeout(Exception):
+    pass
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def parse_container_object(value, header):
+    """'<container>/<object>' (quoted or not, leading '/' optional) ->
+    (container, object); ValueError when malformed."""
+    path = unquote(wsgi_to_str(value or ''))
+    if not path.startswith('/'):
+        path = '/' + path
+    parts = path[1:].split('/', 1)
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise ValueError('%s header must be of the form '
+                         '<container name>/<object name>' % header)
+    return parts[0], parts[1]
+
+
+class ObjectController(Controller):
+    server_type = 'Object'
+
+    def _path(self, container=None, obj=None):
+        return '/%s/%s/%s' % (self.account_name,
+                              container or self.container_name,
+                              obj or self.object_name)
+
+    def _container_headers(self, container_info, index):
+        """Which container replica the object replica ``index`` updates."""
+        nodes = container_info['nodes']
+        node = nodes[index % len(nodes)]
+        return {'X_Container_Host': '%s:%s' % (node['ip'], node['port']),
+                'X_Container_Partition': str(container_info['partition']),
+                'X_Container_Device': node['device']}
+
+    # ----------------------------------------------------------- reads
+
+    def GETorHEAD(self, req):
+        container_info = self.container_info(self.account_name,
+                                             self.container_name)
+        denied = self.authorize(req, container_info['read_acl'])
+        if denied is not None:
+            return denied
+        ring = self.app.object_ring
+        partition, nodes = ring.get_nodes(self.account_name,
+                                          self.container_name,
+                                          self.object_name)
+        nodes = list(nodes)
+        # spread reads over the replicas
+        segments.shuffle(nodes)
+        resp = self.GETorHEAD_base(req, 'Object', ring, partition,
+                                   self._path(), nodes=nodes)
+        if resp.status_int == 416 and 'x-object-manifest' not in resp.headers:
+            # the range may be past the (empty) manifest object itself
+            head = Request.blank(quote('/v1' + self._path()),
+                                 environ={'REQUEST_METHOD': 'HEAD'})
+            head_resp = self.GETorHEAD_base(head, 'Object', ring, partition,
+                                            self._path(), nodes=nodes,
+                                            headers=self.backend_headers())
+            if is_success(head_resp.status_int) and \
+                    'x-object-manifest' in head_resp.headers:
+                resp = head_resp
+        if 'x-object-manifest' in resp.headers and \
+                (is_success(resp.status_int) or resp.status_int == 416):
+            resp = segments.manifest_response(self, req, resp)
+        resp.headers['Accept-Ranges'] = 'bytes'
+        return resp
+
+    @public
+    @delay_denial
+    def GET(self, req):
+        return self.GETorHEAD(req)
+
+    @public
+    @delay_denial
+    def HEAD(self, req):
+        return self.GETorHEAD(req)
+
+    # ------------------------------------------------ simple writes
+
+    def _simple_write(self, req, method):
+        """POST or DELETE: one request per replica, container updates
+        attached."""
+        container_info = self.container_info(self.account_name,
+                                             self.container_name)
+        denied = self.authorize(req, container_info['write_acl'])
+        if denied is not None:
+            return denied
+        if not container_info['nodes']:
+            return text_response(404, 'Container not found\n', request=req)
+        ring = self.app.object_ring
+        partition, _nodes = ring.get_nodes(self.account_name,
+                                           self.container_name,
+                                           self.object_name)
+        timestamp = normalize_timestamp(time.time())
+        headers_list = []
+        for index in range(ring.replica_count):
+            extra = {'X_Timestamp': timestamp}
+            if method == 'DELETE':
+                extra.update(self._container_headers(container_info, index))
+            headers_list.append(self.backend_headers(req, **extra))
+        return self.make_requests(req, ring, partition, method, self._path(),
+                                  headers_list)
+
+    @public
+    @delay_denial
+    def POST(self, req):
+        error = check_metadata(req, 'object')
+        if error:
+            return error
+        if 'x-object-manifest' in req.headers:
+            # a POST replaces user metadata only; the object server keeps
+            # the manifest of the PUT
+            return text_response(400, 'X-Object-Manifest can only be set by '
+                                 'PUT\n', request=req)
+        return self._simple_write(req, 'POST')
+
+    @public
+    @delay_denial
+    def DELETE(self, req):
+        return self._simple_write(req, 'DELETE')
+
+    # ------------------------------------------------------------ copy
+
+    @public
+    @delay_denial
+    def COPY(self, req):
+        """COPY with ``Destination: <container>/<object>`` is a PUT of the
+        destination with ``X-Copy-From`` this object (same account)."""
+        try:
+            dest_container, dest_object = parse_container_object(
+                req.headers.get('destination'), 'Destination')
+        except ValueError as e:
+            return text_response(412, '%s\n' % e, request=req)
+        version = req.path_info.split('/')[1]
+        env = dict(req.environ)
+        env.pop('webob.adhoc_attrs', None)
+        env['REQUEST_METHOD'] = 'PUT'
+        env['CONTENT_LENGTH'] = '0'
+        env.pop('HTTP_TRANSFER_ENCODING', None)
+        env.pop('HTTP_DESTINATION', None)
+        put_req = Request.blank(
+            quote('/%s/%s/%s/%s' % (version, self.account_name,
+                                    dest_container, dest_object)),
+            environ=env)
+        put_req.headers['X-Copy-From'] = quote(
+            '/%s/%s' % (self.container_name, self.object_name))
+        dest = ObjectController(self.app, self.account_name, dest_container,
+                                dest_object)
+        dest.cache = self.cache
+        dest.trans_id = self.trans_id
+        return dest.PUT(put_req)
+
+    def _copy_source(self, req):
+        """(source response, source path) for ``X-Copy-From``; or
+        (error response, None)."""
+        try:
+            src_container, src_object = parse_container_object(
+                req.headers['x-copy-from'], 'X-Copy-From')
+        except ValueError as e:
+            return text_response(412, '%s\n' % e, request=req), None
+        version = req.path_info.split('/')[1]
+        env = {'REQUEST_METHOD': 'GET'}
+        for key in ('swift.authorize', 'swift.clean_acl', 'REMOTE_USER',
+                    'swift.cache', 'swift.trans_id', 'reseller_request',
+                    'HTTP_REFERER', 'HTTP_X_AUTH_TOKEN',
+                    'HTTP_X_STORAGE_TOKEN', 'REMOTE_ADDR'):
+            if key in req.environ:
+                env[key] = req.environ[key]
+        source_req = Request.blank(
+            quote('/%s/%s/%s/%s' % (version, self.account_name,
+                                    src_container, src_object)),
+            environ=env)
+        source = ObjectController(self.app, self.account_name, src_container,
+                                  src_object)
+        source.cache = self.cache
+        source.trans_id = self.trans_id
+        resp = source.GETorHEAD(source_req)
+        return resp, '%s/%s' % (src_container, src_object)
+
+    # ------------------------------------------------------------- PUT
+
+    @public
+    @delay_denial
+    def PUT(self, req):
+        container_info = self.container_info(self.account_name,
+                                             self.container_name)
+        denied = self.authorize(req, container_info['write_acl'])
+        if denied is not None:
+            return denied
+        if not container_info['nodes']:
+            return text_response(404, 'Container not found\n', request=req)
+        body_iter = None
+        copied_from = None
+        if 'x-copy-from' in req.headers:
+            if req.content_length or \
+                    'chunked' in req.headers.get('transfer-encoding', ''):
+                return text_response(400, 'Copy requests require a zero '
+                                     'byte body\n', request=req)
+            source_resp, copied_from = self._copy_source(req)
+            if copied_from is None:
+                return source_resp
+            if source_resp.status_int >= 300:
+                return source_resp
+            error = self._merge_copy_headers(req, source_resp)
+            if error:
+                return error
+            body_iter = iter(source_resp.app_iter)
+        self._set_content_type(req)
+        error = check_object_creation(req, self.object_name)
+        if error:
+            return error
+        resp = self._store(req, container_info, body_iter)
+        if copied_from and is_success(resp.status_int):
+            resp.headers['X-Copied-From'] = quote(copied_from)
+        return resp
+
+    def _merge_copy_headers(self, req, source_resp):
+        """The copy gets the source's type and metadata, overridden by the
+        request's own; a manifest's assembled bytes are copied (not the
+        manifest)."""
+        is_manifest = 'x-object-manifest' in source_resp.headers
+        if source_resp.content_length is None:
+            return text_response(413, 'Max segment count exceeded for a '
+                                 'copy of a large object\n', request=req)
+        if source_resp.content_length > MAX_FILE_SIZE:
+            return text_response(413, 'Your request is too large.\n',
+                                 request=req)
+        own_meta = {k: v for k, v in req.headers.items()
+                    if k.lower().startswith('x-object-meta-')}
+        for key, value in source_resp.headers.items():
+            lower = key.lower()
+            if lower.startswith('x-object-meta-') and key not in own_meta:
+                req.headers[key] = value
+            elif lower in ('content-encoding', 'content-disposition') and \
+                    lower not in req.headers:
+                req.headers[key] = value
+        if not req.headers.get('content-type'):
+            req.headers['Content-Type'] = source_resp.headers.get(
+                'content-type', 'application/octet-stream')
+        if not is_manifest and source_resp.headers.get('etag'):
+            req.headers['ETag'] = source_resp.headers['etag'].strip('"')
+        else:
+            req.headers.pop('etag', None)
+        req.headers.pop('x-object-manifest', None)
+        req.headers['Content-Length'] = str(source_resp.content_length)
+        req.headers.pop('transfer-encoding', None)
+        return None
+
+    def _set_content_type(self, req):
+        detect = req.headers.get('x-detect-content-type', '').lower() in (
+            'true', '1', 'yes', 'on')
+        if detect or not req.headers.get('content-type'):
+            guessed = mimetypes.guess_type(self.object_name)[0]
+            req.headers['Content-Type'] = guessed or \
+                'application/octet-stream'
+        req.headers.pop('x-detect-content-type', None)
+
+    def _store(self, req, container_info, body_iter=None):
+        """Stream the body (from the client, or ``body_iter`` for copies)
+        to one connection per replica and answer from their results."""
+        ring = self.app.object_ring
+        partition, _nodes = ring.get_nodes(self.account_name,
+                                           self.container_name,
+                                           self.object_name)
+        replicas = ring.replica_count
+        quorum = replicas // 2 + 1
+        timestamp = normalize_timestamp(time.time())
+        chunked = req.content_length is None
+        nodes = self.iter_nodes(ring, partition)
+        pile = GreenPile(replicas)
+        for index in range(replicas):
+            extra = {'X_Timestamp': timestamp, 'Expect': '100-continue'}
+            extra.update(self._container_headers(container_info, index))
+            if chunked:
+                extra['Transfer_Encoding'] = 'chunked'
+            else:
+                extra['Content_Length'] = str(req.content_length)
+            headers = self.backend_headers(req, **extra)
+            pile.spawn(self._connect_put_node, nodes, partition, headers)
+        conns = []
+        early = []  # final answers some nodes gave instead of 100 Continue
+        for conn, answer in pile:
+            if conn is not None:
+                conns.append(conn)
+            elif answer is not None:
+                early.append(answer)
+        if len(conns) < quorum:
+            if early:
+                resp = best_response(req, [a[0] for a in early],
+                                     [a[1] for a in early],
+                                     [a[2] for a in early], 'Object PUT',
+                                     replicas)
+                if resp.status_int < 500:
+                    return resp
+            self.app.logger.error('Object PUT %s: %d connections of %d '
+                                  'needed', self._path(), len(conns), quorum)
+            return text_response(503, 'Service Unavailable\n', request=req)
+        if body_iter is None:
+            body_iter = self._client_chunks(req)
+        try:
+            conns = self._send_body(conns, body_iter, chunked, quorum)
+        except ClientTimeout:
+            return text_response(408, 'Request Timeout\n', request=req)
+        except ClientDisconnect:
+            return text_response(499, 'Client Disconnect\n', request=req)
+        except BodyTooLarge:
+            return text_response(413, 'Your request is too large.\n',
+                                 request=req)
+        if conns is None:
+            return text_response(503, 'Service Unavailable\n', request=req)
+        return self._put_results(req, conns, replicas, timestamp)
+
+    def _connect_put_node(self, nodes, partition, headers):
+        """(connection that said 100 Continue, None) or (None, final
+        answer or None)."""
+        answer = None
+        for node in nodes:
+            try:
+                conn = self._connect(node, partition, 'PUT', self._path(),
+                                     headers)
+                with Timeout(self.app.node_timeout):
+                    expect = conn.getexpect()
+            except (Exception, Timeout) as e:
+                self.app.exception_occurred(
+                    node, 'Object', 'Expect: 100-continue on %s: %s'
+                    % (self._path(), e))
+                continue
+            if expect.status == 100:
+                conn.node = node
+                return conn, None
+            conn.close()
+            if expect.status == 507:
+                self.app.error_limit(node)
+            elif expect.status >= 500:
+                self.app.error_occurred(
+                    node, 'Object server answered %d to PUT %s'
+                    % (expect.status, self._path()))
+            else:
+                # a real refusal (e.g. 400, 409): asking another node
+                # would not change its mind
+                return None, (expect.status, expect.reason, b'')
+        return None, answer
+
+    def _client_chunks(self, req):
+        """The client's body in chunks; raises ClientTimeout /
+        ClientDisconnect."""
+        wsgi_input = req.environ['wsgi.input']
+        remaining = req.content_length
+        size = self.app.client_chunk_size
+        while remaining is None or remaining > 0:
+            want = size if remaining is None else min(size, remaining)
+            try:
+                with ChunkReadTimeout(self.app.client_timeout):
+                    chunk = wsgi_input.read(want)
+            except ChunkReadTimeout:
+                raise ClientTimeout()
+            except (ValueError, IOError) as e:
+                # eventlet raises these for a broken chunked body or a
+                # connection that went away
+                self.app.logger.info('client read error: %s', e)
+                raise ClientDisconnect()
+            if not chunk:
+                if remaining is not None:
+                    raise ClientDisconnect()
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+
+    def _send_body(self, conns, body_iter, chunked, quorum):
+        """Send every chunk to every live connection; returns the
+        connections still standing, or None when fewer than ``quorum``
+        are left."""
+        total = 0
+        for chunk in body_iter:
+            total += len(chunk)
+            if total > MAX_FILE_SIZE:
+                raise BodyTooLarge()
+            data = b'%x\r\n%s\r\n' % (len(chunk), chunk) if chunked \
+                else chunk
+            conns = self._send_to_all(conns, data)
+            if len(conns) < quorum:
+                self.app.logger.error('Object PUT %s: too few nodes left '
+                                      'while sending', self._path())
+                return None
+        if chunked:
+            conns = self._send_to_all(conns, b'0\r\n\r\n')
+            if len(conns) < quorum:
+                return None
+        return conns
+
+    def _send_to_all(self, conns, data):
+        alive = []
+        for conn in conns:
+            try:
+                with ChunkWriteTimeout(self.app.node_timeout):
+                    conn.send(data)
+                alive.append(conn)
+            except (Exception, Timeout) as e:
+                self.app.exception_occurred(
+                    conn.node, 'Object',
+                    'Trying to write to %s: %s' % (self._path(), e))
+                conn.close()
+        return alive
+
+    def _put_results(self, req, conns, replicas, timestamp):
+        statuses, reasons, bodies, etags = [], [], [], set()
+        for conn in conns:
+            try:
+                with Timeout(self.app.node_timeout):
+                    resp = conn.getresponse()
+                    body = resp.read()
+            except (Exception, Timeout) as e:
+                self.app.exception_occurred(
+                    conn.node, 'Object',
+                    'Trying to get final status of PUT to %s: %s'
+                    % (self._path(), e))
+                continue
+            finally:
+                conn.close()
+            if resp.status == 507:
+                self.app.error_limit(conn.node)
+            elif resp.status >= 500:
+                self.app.error_occurred(
+                    conn.node, 'Object server answered %d to PUT %s'
+                    % (resp.status, self._path()))
+            statuses.append(resp.status)
+            reasons.append(resp.reason)
+            bodies.append(body)
+            if is_success(resp.status):
+                etags.add((resp.getheader('etag') or '').strip('"'))
+        if len(etags) > 1:
+            self.app.logger.error('Object servers returned %d mismatched '
+                                  'etags for %s', len(etags), self._path())
+            return text_response(500, 'Internal Server Error\n',
+                                 request=req)
+        resp = best_response(req, statuses, reasons, bodies, 'Object PUT',
+                             replicas, self.app.logger)
+        if is_success(resp.status_int):
+            if etags:
+                resp.headers['ETag'] = etags.pop()
+            resp.last_modified = float(timestamp)
+        return resp
+
