@@ -773,3 +773,12 @@ def test_unread_range_response_closes_its_file(app, ts, devices):
     ranged = reader.ranges([(0, 1), (5, 6)])
     ranged.close()
     assert reader.fp is None
+
+
+def test_known_length_is_preallocated(app, ts, monkeypatch):
+    sizes = []
+    monkeypatch.setattr(diskfile, 'fallocate',
+                        lambda fd, size: sizes.append(size))
+    put(app, ts(), body=b'x' * 1234)
+    raw_put(app, ts(), io.BytesIO(b'abc'), chunked=True)
+    assert sizes == [1234]
