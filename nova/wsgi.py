@@ -35,12 +35,16 @@ LOG = logging.getLogger('nova.wsgi')
 flags.DEFINE_string('api_paste_config', 'api-paste.ini',
                     'paste.deploy config of the nova APIs: a path, or a file '
                     'name looked for beside the flagfile, in '
-                    '$state_path/etc/nova and in /etc/nova')
+                    '$state_path/etc/nova, $state_path/etc, the checkout\'s '
+                    'etc/nova and /etc/nova')
 flags.DEFINE_integer('wsgi_client_socket_timeout', 900,
                      'seconds a client connection may stay silent before '
                      'the server closes it (0: never)')
 flags.DEFINE_integer('wsgi_shutdown_timeout', 30,
                      'seconds a stopping server lets in-flight requests run')
+
+_REPO_ETC = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'etc', 'nova')
 
 JSON = 'application/json'
 XML = 'application/xml'
@@ -93,7 +97,7 @@ class Server:
         self._pool = eventlet.GreenPool(self.pool_size)
         timeout = FLAGS.wsgi_client_socket_timeout or None
         self._thread = eventlet.spawn(
-            eventlet.wsgi.server, self._socket, self.app,
+            eventlet.wsgi.server, self._socket, _true_content_type(self.app),
             custom_pool=self._pool, log=self._logger,
             # debug=False: never send a traceback to the client.
             debug=False, socket_timeout=timeout)
@@ -136,6 +140,22 @@ class Server:
         self._thread = None
 
 
+def _true_content_type(app):
+    """Drop the Content-Type eventlet invents for requests that sent none.
+
+    eventlet sets ``CONTENT_TYPE`` to ``text/plain`` when the header is
+    absent; S3 signatures cover the Content-Type as sent, and apps should
+    not see a type the client never claimed.
+    """
+    def wrapper(environ, start_response):
+        raw = environ.get('headers_raw')
+        if raw is not None and not any(name.lower() == 'content-type'
+                                       for name, _value in raw):
+            environ.pop('CONTENT_TYPE', None)
+        return app(environ, start_response)
+    return wrapper
+
+
 # -- paste.deploy --------------------------------------------------------------
 
 class Loader:
@@ -173,8 +193,8 @@ def find_paste_config(config_path=None):
 
     An explicit ``config_path`` must exist; otherwise the ``api_paste_config``
     flag is used as is when it is a path, else looked for beside the
-    flagfile, in ``$state_path/etc/nova``, ``$state_path/etc`` and
-    ``/etc/nova``.
+    flagfile, in ``$state_path/etc/nova``, ``$state_path/etc``, this
+    checkout's ``etc/nova`` and ``/etc/nova``.
     """
     if config_path:
         if not os.path.isfile(config_path):
@@ -189,7 +209,9 @@ def find_paste_config(config_path=None):
     candidates = [os.path.join(d, name) for d in _flagfile_dirs()]
     candidates += [os.path.join(FLAGS.state_path, 'etc', 'nova', name),
                    os.path.join(FLAGS.state_path, 'etc', name),
+                   os.path.join(_REPO_ETC, name),
                    os.path.join('/etc/nova', name)]
+    candidates = list(dict.fromkeys(os.path.abspath(c) for c in candidates))
     for path in candidates:
         if os.path.isfile(path):
             return os.path.abspath(path)

@@ -6,17 +6,18 @@ The EC2 API, the S3 objectstore and glance's S3 store all use them.
 
 Typical EC2 use::
 
-    v4 = signer.parse_v4(req.headers, req.GET)
+    path = signer.request_path(req.environ)          # as sent, not PATH_INFO
+    headers = signer.request_headers(req.environ)    # as sent
+    v4 = signer.parse_v4(headers, req.query_string)
     if v4 is not None:                                # SigV4 (boto >= 2.35, boto3)
         secret = lookup(v4.access_key)
-        signer.check_timestamp(req.headers if not v4.presigned else req.GET)
-        signer.verify_v4(secret, v4, req.method, raw_path, query_string,
-                         req.headers, req.body)
+        signer.check_timestamp(req.GET if v4.presigned else headers)
+        signer.verify_v4(secret, v4, req.method, path, req.query_string,
+                         headers, req.body)
     else:                                             # SigV2 and older
         secret = lookup(req.params['AWSAccessKeyId'])
         signer.check_timestamp(req.params)
-        signer.verify_v2(secret, req.method, req.host, raw_path,
-                         dict(req.params))
+        signer.verify_v2(secret, req.method, req.host, path, req.params)
 
 Every verifier raises ``nova.exception.SignatureError`` on a mismatch and
 compares with ``hmac.compare_digest``.  ``check_timestamp`` raises
@@ -145,6 +146,49 @@ def _param(params, name):
         if key.lower() == lname:
             return params[key]
     return None
+
+
+def request_path(environ):
+    """The request path as the client sent it, percent-encoding intact.
+
+    Signatures cover the path on the wire, which ``PATH_INFO`` (decoded,
+    and split by URL maps) no longer is: eventlet keeps it in
+    ``RAW_PATH_INFO``, some servers in ``REQUEST_URI``; otherwise it is
+    re-encoded the way AWS clients encode (only ``/`` and unreserved
+    characters left bare).
+    """
+    raw = environ.get('RAW_PATH_INFO')
+    if not raw and environ.get('REQUEST_URI'):
+        raw = urllib.parse.urlsplit(environ['REQUEST_URI']).path
+    if not raw:
+        path = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+        raw = urllib.parse.quote(path.encode('latin-1'), safe='/~')
+    return raw or '/'
+
+
+def request_headers(environ):
+    """The request headers as the client sent them, as a dict.
+
+    eventlet fills in ``CONTENT_TYPE: text/plain`` when a request has no
+    Content-Type, which would change what an S3 signature covers; its
+    ``headers_raw`` are the truth.  Other servers: rebuilt from the environ.
+    """
+    raw = environ.get('headers_raw')
+    if raw is not None:
+        headers = {}
+        for name, value in raw:
+            key = name.title()
+            headers[key] = (headers[key] + ',' + value) if key in headers \
+                else value
+        return headers
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith('HTTP_'):
+            headers[key[5:].replace('_', '-').title()] = value
+    for key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+        if environ.get(key):
+            headers[key.replace('_', '-').title()] = environ[key]
+    return headers
 
 
 # -- EC2 Query API signature versions 0, 1 and 2 ------------------------------

@@ -219,7 +219,8 @@ def test_loader_errors_name_file_and_app(paste_file, tmp_path):
         wsgi.Loader(str(tmp_path / 'nope.ini'))
 
 
-def test_loader_searches_state_path(tmp_path):
+def test_loader_searches_state_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(wsgi, '_REPO_ETC', str(tmp_path / 'repo-etc'))
     FLAGS.state_path = str(tmp_path)
     with pytest.raises(exception.NotFound) as info:
         wsgi.Loader()
@@ -337,3 +338,21 @@ def test_serializer_sniffs_body_type():
 def test_xml_output_needs_single_root():
     with pytest.raises(exception.InvalidInput):
         wsgi.Serializer().serialize({'a': 1, 'b': 2}, wsgi.XML)
+
+
+def test_server_does_not_invent_a_content_type(server_factory):
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ.get('CONTENT_TYPE'))
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [b'']
+
+    server = server_factory(app)
+    _green_get(server.port)
+    conn = green_http.HTTPConnection('127.0.0.1', server.port, timeout=10)
+    conn.request('POST', '/', body=b'{}',
+                 headers={'Content-Type': 'application/json'})
+    conn.getresponse().read()
+    conn.close()
+    assert seen == [None, 'application/json']

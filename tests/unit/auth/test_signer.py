@@ -122,7 +122,7 @@ def verify_s3(cap, secret=SECRET):
 
 # -- boto 2.49 over loopback ---------------------------------------------------
 
-def _boto2_ec2(port, sigv2=False):
+def _boto2_ec2(port, sigv2=False, secret=SECRET):
     from boto.ec2.connection import EC2Connection
     from boto.ec2.regioninfo import RegionInfo
 
@@ -132,7 +132,7 @@ def _boto2_ec2(port, sigv2=False):
             def _required_auth_capability(self):
                 return ['ec2']
         cls = SigV2Connection
-    return cls(aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+    return cls(aws_access_key_id=ACCESS, aws_secret_access_key=secret,
                is_secure=False, port=port, path='/services/Cloud',
                region=RegionInfo(name='nova', endpoint='127.0.0.1'))
 
@@ -495,3 +495,127 @@ def test_parse_s3_auth_keeps_colons_in_access_key():
     assert signer.parse_s3_auth({'Authorization': 'Bearer x'}) is None
     with pytest.raises(exception.SignatureError):
         signer.parse_s3_auth({'Authorization': 'AWS nocolon'})
+
+
+# -- the documented recipe, behind nova.wsgi.Server ----------------------------
+
+def _verifying_app(kind):
+    import webob
+    import webob.dec
+
+    @webob.dec.wsgify
+    def app(req):
+        path = signer.request_path(req.environ)
+        headers = signer.request_headers(req.environ)
+        try:
+            if kind == 's3' and signer.parse_s3_auth(headers,
+                                                     req.query_string):
+                auth = signer.parse_s3_auth(headers, req.query_string)
+                assert auth.access_key == ACCESS
+                signer.check_timestamp(headers)
+                signer.verify_s3(SECRET, auth, req.method, path, headers,
+                                 req.query_string)
+            else:
+                v4 = signer.parse_v4(headers, req.query_string)
+                if v4 is not None:
+                    assert v4.access_key == ACCESS
+                    signer.check_timestamp(req.GET if v4.presigned
+                                           else headers)
+                    signer.verify_v4(SECRET, v4, req.method, path,
+                                     req.query_string, headers, req.body)
+                else:
+                    assert req.params['AWSAccessKeyId'] == ACCESS
+                    signer.check_timestamp(req.params)
+                    signer.verify_v2(SECRET, req.method, req.host, path,
+                                     req.params)
+        except (exception.SignatureError, exception.RequestExpired) as e:
+            return webob.Response(status=403, text=str(e))
+        body = EC2_REPLY if kind == 'ec2' else b''
+        return webob.Response(body=body, content_type='text/xml',
+                              headers={'ETag': '"%s"' % hashlib.md5(
+                                  req.body).hexdigest()})
+    return app
+
+
+def _call_in_thread(fn):
+    """Run a blocking client call while this thread's eventlet hub serves."""
+    import eventlet
+    outcome = {}
+
+    def run():
+        try:
+            outcome['result'] = fn()
+        except Exception as e:          # noqa: BLE001 - reported below
+            outcome['error'] = e
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    for _ in range(3000):               # at most ~30 s
+        if not thread.is_alive():
+            break
+        eventlet.sleep(0.01)
+    thread.join(1)
+    assert not thread.is_alive(), 'client call did not finish'
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome.get('result')
+
+
+@pytest.fixture
+def nova_server():
+    from nova import wsgi
+    servers = []
+
+    def start(kind):
+        server = wsgi.Server('signed', _verifying_app(kind), host='127.0.0.1')
+        servers.append(server.start())
+        return server.port
+    yield start
+    for server in servers:
+        server.stop(timeout=1)
+
+
+def test_clients_pass_the_ec2_recipe(nova_server):
+    import boto.exception
+    port = nova_server('ec2')
+    for sigv2 in (False, True):
+        _call_in_thread(_boto2_ec2(port, sigv2=sigv2).get_all_instances)
+        conn = _boto2_ec2(port, sigv2=sigv2, secret='wrong')
+        with pytest.raises(boto.exception.EC2ResponseError) as info:
+            _call_in_thread(conn.get_all_instances)
+        assert info.value.status == 403
+    for config in ({}, {'signature_version': 'v2'}):
+        ec2 = _boto3_client('ec2', port, **config)
+        _call_in_thread(lambda: ec2.describe_instances(
+            Filters=[{'Name': 'tag:Name', 'Values': ['a b+c/é']}]))
+
+
+def test_clients_pass_the_s3_recipe(nova_server):
+    from boto.s3.connection import OrdinaryCallingFormat, S3Connection
+    port = nova_server('s3')
+    conn = S3Connection(ACCESS, SECRET, host='127.0.0.1', port=port,
+                        is_secure=False,
+                        calling_format=OrdinaryCallingFormat())
+    key = conn.get_bucket('images', validate=False).new_key('dir/a b+c.txt')
+    _call_in_thread(lambda: key.set_contents_from_string(b'data'))
+    for config in ({}, {'signature_version': 's3'}):
+        s3 = _boto3_client('s3', port, s3={'addressing_style': 'path'},
+                           **config)
+        _call_in_thread(lambda: s3.put_object(
+            Bucket='images', Key='dir/a b+c.txt', Body=b'data'))
+
+
+def test_request_path_and_headers_from_plain_environ():
+    environ = {'SCRIPT_NAME': '/images', 'PATH_INFO': '/a b+c',
+               'HTTP_HOST': 'h:1', 'HTTP_X_AMZ_DATE': 'd',
+               'CONTENT_TYPE': 'text/plain', 'CONTENT_LENGTH': ''}
+    assert signer.request_path(environ) == '/images/a%20b%2Bc'
+    assert signer.request_headers(environ) == {
+        'Host': 'h:1', 'X-Amz-Date': 'd', 'Content-Type': 'text/plain'}
+    environ['REQUEST_URI'] = '/images/a%20b+c?acl'
+    assert signer.request_path(environ) == '/images/a%20b+c'
+    environ['RAW_PATH_INFO'] = '/raw%2Fpath'
+    assert signer.request_path(environ) == '/raw%2Fpath'
+    environ['headers_raw'] = (('host', 'h:1'), ('X-Amz-Meta-A', '1'),
+                              ('x-amz-meta-a', '2'))
+    assert signer.request_headers(environ) == {'Host': 'h:1',
+                                               'X-Amz-Meta-A': '1,2'}
