@@ -10,8 +10,7 @@ import sys
 import time
 
 from swift.common import exceptions
-from swift.common.ring.builder import (RingBuilder, parse_add_value,
-                                       parse_search_value)
+from swift.common.ring.builder import RingBuilder, parse_add_value
 
 EXIT_SUCCESS = 0
 EXIT_WARNING = 1
