@@ -1,0 +1,1 @@
+"""Alembic migrations of the nova schema (package data; see env.py)."""

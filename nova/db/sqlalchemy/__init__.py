@@ -1,0 +1,1 @@
+"""The SQLAlchemy implementation behind nova.db.api (nothing else imports it)."""
