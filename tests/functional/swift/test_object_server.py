@@ -441,3 +441,54 @@ def test_object_info_on_a_served_object(objsrv):
     assert '  Object: info' in out
     assert '(valid)' in out
     assert 'X-Object-Meta-Who: me' in out
+
+
+def test_object_through_the_cluster_lands_on_its_primaries(swift_cluster,
+                                                          monkeypatch):
+    """Proxy -> 3 object servers -> real container servers (the listing)."""
+    from urllib.parse import urlparse
+
+    from swift.common import utils
+    # Ring lookups in this process must hash with the cluster's suffix.
+    monkeypatch.setattr(utils, 'HASH_PATH_SUFFIX',
+                        swift_cluster.hash_suffix.encode())
+    monkeypatch.setattr(utils, '_hash_suffix_loaded', True)
+    storage_url, token = swift_cluster.get_auth('test:tester')
+    url = urlparse(storage_url)
+    account = url.path.rstrip('/').split('/')[-1]
+    container, obj = 'objsrv-%s' % uuid.uuid4().hex[:8], 'dir/file.txt'
+
+    def proxy(method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        try:
+            conn.request(method, url.path + path, body=body,
+                         headers=dict(headers or {}, **{'X-Auth-Token':
+                                                        token}))
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    assert proxy('PUT', '/' + container)[0] in (201, 202)
+    assert proxy('PUT', '/%s/%s' % (container, obj), b'cluster body',
+                 {'Content-Type': 'text/plain'})[0] == 201
+    part, nodes = swift_cluster.ring('object').get_nodes(account, container,
+                                                         obj)
+    name_hash = utils.hash_path(account, container, obj)
+    for node in nodes:
+        index = next(n for n in swift_cluster.nodes
+                     if n.port('object') == node['port'])
+        hdir = os.path.join(index.device_path, 'objects', str(part),
+                            name_hash[-3:], name_hash)
+        files = os.listdir(hdir)
+        assert len(files) == 1 and files[0].endswith('.data'), hdir
+        with open(os.path.join(hdir, files[0]), 'rb') as fp:
+            assert fp.read() == b'cluster body'
+    status, listing = proxy('GET', '/' + container)
+    assert status == 200
+    assert obj.encode() in listing.splitlines()
+    assert proxy('DELETE', '/%s/%s' % (container, obj))[0] == 204
+    assert proxy('GET', '/%s/%s' % (container, obj))[0] == 404
+    status, listing = proxy('GET', '/' + container)
+    assert obj.encode() not in listing.splitlines()
+
