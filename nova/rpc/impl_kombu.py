@@ -46,6 +46,7 @@ while any are running.
 
 import collections
 import functools
+import itertools
 import os
 import socket
 import threading
@@ -292,7 +293,7 @@ def _publish(kconn, body, exchange, routing_key, declare=(), persistent=False,
                          expiration=expiration)
     try:
         _ensured(kconn, attempt, what, **policy_overrides)()
-    except _recoverable(kconn) as e:
+    except _recoverable(kconn) + tuple(kconn.channel_errors) as e:
         raise _broker_error(what, e) from None
 
 
@@ -371,21 +372,34 @@ class _ReplyWaiter:
         LOG.error('Undecodable reply to %s dropped: %s', self._what(), exc)
 
     def send(self, body):
-        def attempt():
-            self.kconn.ensure_connection(
-                errback=_log_retry(self.kconn, self._what()),
-                **retry_policy())
-            self._listen()
-            producer = kombu.Producer(self._channel, serializer='json',
-                                      auto_declare=False)
-            exchange = topic_exchange()
-            kombu.common.maybe_declare(exchange, self._channel)
-            producer.publish(body, exchange=exchange,
-                             routing_key=self.topic, delivery_mode=1,
-                             expiration=self.timeout)
+        """Declare the reply queue and publish the request.
+
+        Retried on new connections like any publish, but only until the
+        call's timeout: kombu's ``ensure`` has no overall deadline, and a
+        caller must not hang on a broker that stays away.
+        """
+        deadline = time.monotonic() + self.timeout
+        policy = retry_policy()
         try:
-            _ensured(self.kconn, attempt, self._what())()
-        except _recoverable(self.kconn) as e:
+            for attempt in itertools.count(1):
+                try:
+                    self._send_once(body, deadline, policy)
+                    return
+                except _recoverable(self.kconn) as e:
+                    if time.monotonic() >= deadline:
+                        raise exception.RPCTimeout(
+                            topic=self.topic, method=self.method,
+                            timeout=self.timeout) from None
+                    if policy['max_retries'] and \
+                            attempt > policy['max_retries']:
+                        raise _broker_error(self._what(), e) from None
+                    LOG.warning('%s: sending failed (%s); retrying',
+                                self._what(), e)
+                    self._channel = self._consumer = None
+                    self.kconn.collect()
+                    time.sleep(min(policy['interval_start'],
+                                   max(deadline - time.monotonic(), 0)))
+        except self.kconn.channel_errors as e:
             self._healthy = False
             self.close()
             raise _broker_error(self._what(), e) from None
@@ -393,6 +407,18 @@ class _ReplyWaiter:
             self._healthy = False
             self.close()
             raise
+
+    def _send_once(self, body, deadline, policy):
+        self.kconn.ensure_connection(
+            errback=_log_retry(self.kconn, self._what()),
+            timeout=max(deadline - time.monotonic(), 0.1), **policy)
+        self._listen()
+        producer = kombu.Producer(self._channel, serializer='json',
+                                  auto_declare=False)
+        exchange = topic_exchange()
+        kombu.common.maybe_declare(exchange, self._channel)
+        producer.publish(body, exchange=exchange, routing_key=self.topic,
+                         delivery_mode=1, expiration=self.timeout)
 
     def __iter__(self):
         return self
@@ -509,7 +535,8 @@ class Connection:
             queue(self.kconn.default_channel).declare()
         try:
             _ensured(self.kconn, declare, what)()
-        except _recoverable(self.kconn) as e:
+        except _recoverable(self.kconn) + tuple(self.kconn.channel_errors) \
+                as e:
             raise _broker_error(what, e) from None
         self._specs.append((queue, proxy, topic))
 

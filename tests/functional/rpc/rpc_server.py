@@ -73,6 +73,10 @@ class TestManager:
     def fail_value_error(self, context, text):
         raise ValueError(text)
 
+    def relay(self, context, topic, msg):
+        """Call another server from inside a handler (a nested call)."""
+        return rpc.call(context, topic, msg, timeout=10)
+
 
 def main(argv):
     rest = flags.parse(argv)

@@ -133,3 +133,43 @@ def test_acks_from_a_lost_channel_are_dropped():
     conn._send_acks()
     assert old.acked == 0
     assert manager.values == [2]
+
+
+# -- no broker at all (a refused port on loopback) ------------------------------
+
+def _refused_port():
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()           # nothing listens there now
+    return port
+
+
+def _no_broker():
+    FLAGS.rabbit_host = '127.0.0.1'
+    FLAGS.rabbit_port = _refused_port()
+    FLAGS.rabbit_retry_interval = 0
+
+
+def test_call_without_a_broker_times_out_instead_of_hanging():
+    from nova import context, rpc
+    _no_broker()
+    try:
+        with pytest.raises(exception.RPCTimeout, match='echo on topic t1'):
+            rpc.call(context.get_admin_context(), 't1',
+                     {'method': 'echo', 'args': {}}, timeout=0.5)
+    finally:
+        rpc.cleanup()
+
+
+def test_cast_gives_up_after_rabbit_max_retries():
+    from nova import context, rpc
+    _no_broker()
+    FLAGS.rabbit_max_retries = 2
+    try:
+        with pytest.raises(exception.RPCError, match='cast echo to t1'):
+            rpc.cast(context.get_admin_context(), 't1',
+                     {'method': 'echo', 'args': {}})
+    finally:
+        rpc.cleanup()
