@@ -304,7 +304,7 @@ class Controller:
                                         'Trying to read during GET')
         except GeneratorExit:
             pass  # the client went away
-        except Exception as e:
+        except (Exception, Timeout) as e:
             self.app.exception_occurred(node, server_type,
                                         'Trying to read during GET: %s' % e)
         finally:

@@ -51,7 +51,6 @@ class Client:
     def request(self, method, path, headers=None, body=None, chunked=False,
                 environ=None):
         env = {'REQUEST_METHOD': method, 'swift.cache': self.cache}
-        env.update(environ or {})
         req = Request.blank(path, environ=env, headers=headers or {})
         if body is not None:
             if chunked:
@@ -60,6 +59,12 @@ class Client:
                 req.headers['Transfer-Encoding'] = 'chunked'
             else:
                 req.body = body
+        # overrides last, so they win over what setting the body did
+        for key, value in (environ or {}).items():
+            if value is None:
+                req.environ.pop(key, None)
+            else:
+                req.environ[key] = value
         return req.get_response(self.app)
 
 
