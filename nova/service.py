@@ -23,8 +23,6 @@ from nova import version
 LOG = logging.getLogger('nova.service')
 FLAGS = flags.FLAGS
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-
 
 class Service:
 
@@ -157,8 +155,6 @@ class WSGIService:
     def start(self):
         for server in self.servers:
             server.start()
-            LOG.info('%s listening on %s:%s', server.name, server.host,
-                     server.port)
 
     def stop(self):
         for server in self.servers:
@@ -195,12 +191,9 @@ def serve(*services):
 
 
 def default_flagfile():
-    """etc/nova/nova.conf of a checkout, else /etc/nova/nova.conf."""
-    for candidate in (os.path.join(REPO_ROOT, 'etc', 'nova', 'nova.conf'),
-                      '/etc/nova/nova.conf'):
-        if os.path.exists(candidate):
-            return candidate
-    return None
+    """/etc/nova/nova.conf, read when no --flagfile is given."""
+    path = '/etc/nova/nova.conf'
+    return path if os.path.exists(path) else None
 
 
 def parse_args(argv, usage):

@@ -21,6 +21,7 @@ import uuid
 import zipfile
 
 from nova import context
+from nova import crypto
 from nova import exception
 from nova import flags
 from nova import log as logging
@@ -47,8 +48,6 @@ flags.DEFINE_string('credential_key_file', 'pk.pem',
                     'name of the private key in credential zips')
 flags.DEFINE_string('credential_cert_file', 'cert.pem',
                     'name of the certificate in credential zips')
-flags.DEFINE_string('ca_file_name', 'cacert.pem',
-                    'name of the cloud certificate in credential zips')
 flags.DEFINE_string('swift_auth_url', '',
                     'v1.0 auth URL of the cloud\'s Swift, for rc files')
 flags.DEFINE_string('glance_host_rc', '$my_ip',
@@ -425,7 +424,7 @@ class AuthManager:
                   % FLAGS.credential_key_file,
                   'export EC2_CERT=${NOVA_KEY_DIR}/%s'
                   % FLAGS.credential_cert_file,
-                  'export NOVA_CERT=${NOVA_KEY_DIR}/%s' % FLAGS.ca_file_name,
+                  'export NOVA_CERT=${NOVA_KEY_DIR}/%s' % FLAGS.ca_file,
                   'export EUCALYPTUS_CERT=${NOVA_CERT}',
                   'export CLOUD_SERVERS_API_KEY="${NOVA_API_KEY}"',
                   'export CLOUD_SERVERS_USERNAME="${NOVA_USERNAME}"',
@@ -434,7 +433,6 @@ class AuthManager:
 
     def get_credentials(self, user, project=None):
         """A zip with the rc file, a new key and certificate, and the CA cert."""
-        from nova import crypto
         user = self._get_user_obj(user)
         project = self._get_project_obj(project or user.id)
         if project is None:
@@ -447,7 +445,7 @@ class AuthManager:
             zf.writestr(FLAGS.credential_rc_file, rc)
             zf.writestr(FLAGS.credential_key_file, _bytes(private_key))
             zf.writestr(FLAGS.credential_cert_file, _bytes(cert))
-            zf.writestr(FLAGS.ca_file_name, _bytes(cacert))
+            zf.writestr(FLAGS.ca_file, _bytes(cacert))
         return buf.getvalue()
 
     def _get_user_obj(self, user):
