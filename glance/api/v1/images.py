@@ -119,7 +119,13 @@ class ImagesController:
 
     def meta(self, req, image_id):
         ctx = self._context(req)
-        return self._meta_response(ctx, self._get(ctx, image_id))
+        image = self._get(ctx, image_id)
+        resp = self._meta_response(ctx, image)
+        if image['status'] == 'active' and image.get('size') is not None:
+            # What a GET would send, as HTTP wants of a HEAD.
+            resp.content_type = 'application/octet-stream'
+            resp.headers['Content-Length'] = str(image['size'])
+        return resp
 
     def show(self, req, image_id):
         ctx = self._context(req)
