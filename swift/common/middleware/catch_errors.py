@@ -5,6 +5,8 @@ exception that escapes the pipeline into ``500`` with that id, logged with
 its traceback here and never shown to the client.
 """
 
+import sys
+
 from swift.common.middleware.transaction import (get_trans_id,
                                                  trans_id_headers)
 from swift.common.utils import get_logger
@@ -15,25 +17,33 @@ class CatchErrorMiddleware:
         self.app = app
         self.logger = logger or get_logger(conf, log_route='catch-errors')
 
-    def _error(self, env, start_response, trans_id):
+    def _error(self, env, start_response, trans_id, started):
         self.logger.txn_id = trans_id
         self.logger.exception('Error: uncaught exception in %s %s',
                               env.get('REQUEST_METHOD'), env.get('PATH_INFO'))
         body = ('An error occurred (transaction %s)\n' % trans_id).encode()
         headers = [('Content-Type', 'text/plain'),
                    ('Content-Length', str(len(body)))]
+        # exc_info only when the app had already started a response: the
+        # server then replaces it (or re-raises if headers went out)
         start_response('500 Internal Server Error',
                        headers + trans_id_headers(trans_id),
-                       _exc_info())
+                       sys.exc_info() if started else None)
         return [body]
 
     def __call__(self, env, start_response):
         trans_id = get_trans_id(env)
         self.logger.txn_id = trans_id
+        started = []
+
+        def my_start_response(status, headers, exc_info=None):
+            started.append(status)
+            return start_response(status, headers, exc_info)
+
         try:
-            result = self.app(env, start_response)
+            result = self.app(env, my_start_response)
         except Exception:
-            return self._error(env, start_response, trans_id)
+            return self._error(env, start_response, trans_id, bool(started))
         return self._guard(result, trans_id, env)
 
     def _guard(self, result, trans_id, env):
@@ -51,11 +61,6 @@ class CatchErrorMiddleware:
             close = getattr(result, 'close', None)
             if close:
                 close()
-
-
-def _exc_info():
-    import sys
-    return sys.exc_info()
 
 
 def filter_factory(global_conf, **local_conf):
