@@ -113,7 +113,8 @@ class StorageServer:
                                     % (len(name.encode('utf-8')), limit), req)
         if self.mount_check and not constraints.check_mount(self.devices,
                                                             parts[0]):
-            raise HTTPInsufficientStorage(drive=parts[0], request=req)
+            raise text_response(HTTPInsufficientStorage,
+                                '%s is not mounted' % parts[0], req)
         return parts
 
     @staticmethod
@@ -205,9 +206,8 @@ def listing_response(req, content_type, root_tag, root_name, entries,
     """Build the listing response; an empty plain listing is 204."""
     if content_type == JSON:
         body = json.dumps(entries, ensure_ascii=False).encode('utf-8')
-        resp = Response(body=body, request=req, headers=headers,
-                        content_type=JSON, charset='utf-8')
     elif content_type == XML:
+        child = 'object' if root_tag == 'container' else 'container'
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<%s name=%s>' % (root_tag, quoteattr(root_name))]
         for entry in entries:
@@ -216,21 +216,20 @@ def listing_response(req, content_type, root_tag, root_name, entries,
                 continue
             item = ''.join('<%s>%s</%s>' % (key, escape(str(value)), key)
                            for key, value in entry.items())
-            lines.append('<%s>%s</%s>' % (
-                'object' if root_tag == 'container' else 'container',
-                item, 'object' if root_tag == 'container' else 'container'))
+            lines.append('<%s>%s</%s>' % (child, item, child))
         lines.append('</%s>' % root_tag)
         body = '\n'.join(lines).encode('utf-8')
-        resp = Response(body=body, request=req, headers=headers,
-                        content_type=XML, charset='utf-8')
-    else:
-        if not plain_names:
-            resp = Response(status=204, request=req, headers=headers)
-            resp.content_type = 'text/plain'
-            resp.charset = 'utf-8'
-            return resp
+    elif plain_names:
         body = ('\n'.join(plain_names) + '\n').encode('utf-8')
-        resp = Response(body=body, request=req, headers=headers,
-                        content_type=PLAIN, charset='utf-8')
+    else:
+        body = None
+    if body is None:
+        resp = Response(status=204, request=req)
+        content_type = PLAIN
+    else:
+        resp = Response(body=body, request=req)
+    # headers first: passing them to Response() would drop content_type
+    resp.headers.update(headers)
+    resp.content_type = content_type
+    resp.charset = 'utf-8'
     return resp
-

@@ -62,34 +62,49 @@ class ContainerController(StorageServer):
         headers.update(visible_metadata(broker.metadata))
         return headers
 
+    @staticmethod
+    def account_targets(req):
+        """[(host, partition, device)] from the X-Account-* headers.
+
+        Checked before anything is written so a bad request changes nothing.
+        """
+        hosts = req.headers.get('x-account-host')
+        partitions = req.headers.get('x-account-partition')
+        devices = req.headers.get('x-account-device')
+        if not (hosts or partitions or devices):
+            return []
+        hosts = [h.strip() for h in (hosts or '').split(',')]
+        partitions = [p.strip() for p in (partitions or '').split(',')]
+        devices = [d.strip() for d in (devices or '').split(',')]
+        if not (len(hosts) == len(partitions) == len(devices)) or \
+                not all(hosts + partitions + devices) or \
+                not all(':' in h for h in hosts):
+            raise text_response(HTTPBadRequest, 'X-Account-Host, '
+                                '-Partition and -Device do not match', req)
+        return list(zip(hosts, partitions, devices))
+
     def account_update(self, req, account, container, broker):
         """Report the container to the account server(s) the proxy named.
 
         Returns a 404 response when the account does not exist, else None
         (a failed report is logged and left to the container updater).
         """
-        hosts = req.headers.get('x-account-host')
-        partitions = req.headers.get('x-account-partition')
-        devices = req.headers.get('x-account-device')
-        if not (hosts and partitions and devices):
+        targets = self.account_targets(req)
+        if not targets:
             return None
-        hosts = [h.strip() for h in hosts.split(',')]
-        partitions = [p.strip() for p in partitions.split(',')]
-        devices = [d.strip() for d in devices.split(',')]
-        if not (len(hosts) == len(partitions) == len(devices)):
-            return text_response(HTTPBadRequest, 'X-Account-Host, '
-                                 '-Partition and -Device do not match', req)
         info = broker.get_info()
+        trans_id = req.headers.get('x-trans-id') or \
+            req.headers.get('x-cf-trans-id') or '-'
         headers = {
             'X-Put-Timestamp': info['put_timestamp'],
             'X-Delete-Timestamp': info['delete_timestamp'],
             'X-Object-Count': str(info['object_count']),
             'X-Bytes-Used': str(info['bytes_used']),
-            'X-Trans-Id': req.headers.get('x-trans-id', '-'),
-            'X-CF-Trans-Id': req.headers.get('x-trans-id', '-'),
+            'X-Trans-Id': trans_id,
+            'X-CF-Trans-Id': trans_id,
         }
         not_found = False
-        for host, partition, device in zip(hosts, partitions, devices):
+        for host, partition, device in targets:
             status = self._send_account_update(host, partition, device,
                                                account, container, headers)
             if status == 404:
@@ -150,6 +165,7 @@ class ContainerController(StorageServer):
         error = constraints.check_metadata(req, 'container')
         if error:
             return error
+        self.account_targets(req)
         created = False
         if not broker.exists():
             try:
@@ -184,6 +200,7 @@ class ContainerController(StorageServer):
                 return HTTPNotFound(request=req)
             broker.delete_object(obj, timestamp)
             return HTTPNoContent(request=req)
+        self.account_targets(req)
         if broker.is_deleted():
             return HTTPNotFound(request=req)
         if not broker.empty():
