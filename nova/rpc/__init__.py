@@ -36,6 +36,7 @@ import sys
 
 from nova import exception
 from nova import flags
+from nova.rpc import common  # noqa: F401 - defines the rpc flags
 
 FLAGS = flags.FLAGS
 

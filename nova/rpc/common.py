@@ -31,10 +31,25 @@ import uuid
 
 from nova import context as nova_context
 from nova import exception
+from nova import flags
 from nova import log as logging
 from nova import utils
 
 LOG = logging.getLogger(__name__)
+
+# The AMQP backend's own flags live here, imported with nova.rpc, so that a
+# flagfile naming them passes flags.verify() before any backend is loaded.
+flags.DEFINE_integer('rpc_thread_pool_size', 64,
+                     'handlers a server runs at once (also the AMQP '
+                     'prefetch count)', lower_bound=1)
+flags.DEFINE_bool('rabbit_durable_queues', True,
+                  'declare topic queues durable and send casts persistent '
+                  'so queued work survives a broker restart')
+flags.DEFINE_integer('rabbit_heartbeat', 0,
+                     'AMQP heartbeat in seconds (0 = off; TCP keepalive '
+                     'still detects a dead broker)', lower_bound=0)
+flags.DEFINE_integer('rabbit_connect_timeout', 5,
+                     'seconds to wait for one TCP/AMQP connection attempt')
 
 CONTEXT_PREFIX = '_context_'
 

@@ -54,6 +54,8 @@ import time
 import urllib.parse
 
 import kombu
+import kombu.common
+import kombu.exceptions
 
 from nova import exception
 from nova import flags
@@ -62,18 +64,6 @@ from nova.rpc import common
 
 LOG = logging.getLogger(__name__)
 FLAGS = flags.FLAGS
-
-flags.DEFINE_integer('rpc_thread_pool_size', 64,
-                     'handlers a server runs at once (also the AMQP '
-                     'prefetch count)')
-flags.DEFINE_bool('rabbit_durable_queues', True,
-                  'declare topic queues durable and send casts persistent '
-                  'so queued work survives a broker restart')
-flags.DEFINE_integer('rabbit_heartbeat', 0,
-                     'AMQP heartbeat in seconds (0 = off; TCP keepalive '
-                     'still detects a dead broker)')
-flags.DEFINE_integer('rabbit_connect_timeout', 5,
-                     'seconds to wait for one TCP/AMQP connection attempt')
 
 _POLL_BUSY = 0.05      # drain timeout while handlers run (acks wait on it)
 _POLL_IDLE = 1.0       # drain timeout otherwise (stop flag, heartbeats)

@@ -111,6 +111,15 @@ class Server:
         with open(self.log_path, encoding='utf-8', errors='replace') as f:
             return f.read()
 
+    def started(self):
+        path = os.path.join(self.state_dir, 'started')
+        return os.path.exists(path)
+
+    def kill(self):
+        """SIGKILL: no chance to acknowledge or clean up anything."""
+        self.proc.kill()
+        self.proc.wait(10)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -56,6 +56,13 @@ class TestManager:
             f.write(json.dumps({'value': value,
                                 'user_id': context.user_id}) + '\n')
 
+    def slow_record(self, context, value, seconds):
+        """Mark the start, work a while, then record (a killable handler)."""
+        with open(os.path.join(self.state_dir, 'started'), 'a') as f:
+            f.write(value + '\n')
+        time.sleep(seconds)
+        self.record(context, value)
+
     def records(self, context):
         path = os.path.join(self.state_dir, 'records.jsonl')
         if not os.path.exists(path):

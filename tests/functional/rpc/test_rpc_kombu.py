@@ -117,6 +117,19 @@ def test_nested_call_from_a_green_handler(topic, start_server):
                              'args': {'instance_id': 3}}}})
 
 
+def test_message_of_a_server_killed_mid_handler_goes_to_another(
+        topic, start_server):
+    doomed = start_server('h1')
+    rpc.cast(_ctx(), topic, {'method': 'slow_record',
+                             'args': {'value': 'survivor', 'seconds': 30}})
+    assert wait_until(doomed.started, timeout=20), doomed.log()
+    doomed.kill()      # the message was not acknowledged: it is requeued
+    heir = start_server('h2')
+    assert wait_until(lambda: heir.records() == ['survivor'], timeout=60), \
+        heir.log()
+    assert doomed.records() == []
+
+
 def test_call_to_a_topic_nobody_serves_times_out(topic):
     with pytest.raises(exception.RPCTimeout) as info:
         rpc.call(_ctx(), topic, {'method': 'echo', 'args': {'value': 1}},

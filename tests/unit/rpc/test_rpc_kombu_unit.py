@@ -173,3 +173,11 @@ def test_cast_gives_up_after_rabbit_max_retries():
                      {'method': 'echo', 'args': {}})
     finally:
         rpc.cleanup()
+
+
+def test_backend_flags_exist_once_nova_rpc_is_imported():
+    import nova.rpc  # noqa: F401
+    FLAGS.set_value('rabbit_heartbeat', '30', 'nova.conf:1')
+    assert FLAGS.rabbit_heartbeat == 30
+    with pytest.raises(flags.FlagfileError):
+        FLAGS.set_value('rpc_thread_pool_size', '0', 'nova.conf:2')
