@@ -270,9 +270,10 @@ def reply_queue(msg_id):
 def _publish(kconn, body, exchange, routing_key, declare=(), persistent=False,
              expiration=None, what='publish', **policy_overrides):
     """Publish with confirms, retrying on new connections as the flags say."""
+    policy = dict(retry_policy(), **policy_overrides)
+
     def attempt():
-        kconn.ensure_connection(errback=_log_retry(kconn, what),
-                                **retry_policy())
+        kconn.ensure_connection(errback=_log_retry(kconn, what), **policy)
         channel = kconn.default_channel
         for entity in declare:
             kombu.common.maybe_declare(entity, channel)
