@@ -386,10 +386,19 @@ class FixedIp(NovaBase, Base):
     instance = orm.relationship(Instance, lazy='selectin', join_depth=_DEPTH)
 
 
-Instance.fixed_ip = orm.relationship(
-    FixedIp, uselist=False, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+Instance.fixed_ips = orm.relationship(
+    FixedIp, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    order_by=FixedIp.id,
     primaryjoin=sa.and_(FixedIp.instance_id == Instance.id,
                         FixedIp.deleted == 0))
+
+
+def _first_fixed_ip(instance):
+    """Bexar gives an instance one address; later releases several."""
+    return instance.fixed_ips[0] if instance.fixed_ips else None
+
+
+Instance.fixed_ip = property(_first_fixed_ip)
 
 
 class FloatingIp(NovaBase, Base):
@@ -494,11 +503,12 @@ class AuthToken(NovaBase, Base):
     """An OpenStack API token.
 
     The original misspelt ``server_manageent_url``; the column is spelt
-    correctly here.
+    correctly here.  Callers store a hash of the token, never the token.
     """
     __tablename__ = 'auth_tokens'
     token_hash = sa.Column(sa.String(255), primary_key=True)
     user_id = sa.Column(sa.String(255))
+    project_id = sa.Column(sa.String(255))
     server_management_url = sa.Column(sa.String(255))
     storage_url = sa.Column(sa.String(255))
     cdn_management_url = sa.Column(sa.String(255))

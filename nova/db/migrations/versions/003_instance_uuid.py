@@ -1,8 +1,9 @@
-"""Instance UUIDs and token expiry.
+"""Instance UUIDs, token expiry and token project.
 
 instances.uuid (unique) came with Diablo; existing instances get a random
 one.  auth_tokens.expires lets the API expire tokens in the database instead
-of trusting created_at arithmetic in every caller.
+of trusting created_at arithmetic in every caller, and auth_tokens.project_id
+records the project the token was issued for.
 
 Revision ID: 003
 Revises: 002
@@ -37,11 +38,13 @@ def upgrade():
         batch.create_unique_constraint('uq_instances_uuid', ['uuid'])
 
     op.add_column('auth_tokens', sa.Column('expires', sa.DateTime))
+    op.add_column('auth_tokens', sa.Column('project_id', sa.String(255)))
 
 
 def downgrade():
     with op.batch_alter_table('auth_tokens') as batch:
         batch.drop_column('expires')
+        batch.drop_column('project_id')
     with op.batch_alter_table('instances') as batch:
         batch.drop_constraint('uq_instances_uuid', type_='unique')
         batch.drop_column('uuid')
