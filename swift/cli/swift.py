@@ -556,6 +556,20 @@ def delete_segments(conn, manifest, out, threads):
     run_parallel(delete, names, threads)
 
 
+def ensure_container(conn, container, out):
+    """PUT the container; a 403 is fine when a write ACL lets us put
+    objects into a container we may not create."""
+    try:
+        conn.request('PUT', container, headers={'Content-Length': '0'},
+                     body=b'')
+    except ClientError as e:
+        if e.status != 403:
+            raise
+        if out.verbose:
+            out.info('cannot create container %s (403); uploading anyway'
+                     % container)
+
+
 def upload_one(conn, args, out, container, path, name):
     if path is None:
         conn.request('PUT', container, name,
@@ -579,8 +593,7 @@ def upload_one(conn, args, out, container, path, name):
     seg_size = args.segment_size
     if seg_size and size > seg_size:
         seg_container = container + '_segments'
-        conn.request('PUT', seg_container, headers={'Content-Length': '0'},
-                     body=b'')
+        ensure_container(conn, seg_container, out)
         prefix = '%s/%s/%d/%d/' % (name, mtime, size, seg_size)
         count = (size + seg_size - 1) // seg_size
 
@@ -611,7 +624,7 @@ def cmd_upload(conn, args, out):
     if args.object_name is not None and len(paths) > 1:
         raise UsageError('--object-name works with one file or directory')
     jobs = collect_uploads(paths, args.object_name)
-    conn.request('PUT', container, headers={'Content-Length': '0'}, body=b'')
+    ensure_container(conn, container, out)
 
     def job(item):
         path, name = item

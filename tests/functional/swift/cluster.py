@@ -486,7 +486,7 @@ class SwiftCluster:
         from swift.common.ring import Ring
         return Ring(self.swift_dir, kind)
 
-    def logs(self, lines=30):
+    def logs(self, lines=12):
         """Tails of every server log, for failure reports."""
         return '\n'.join('==> %s (port %d, %s) <==\n%s'
                          % (s.name, s.port,
