@@ -53,7 +53,10 @@ def postgres_server():
 
 @pytest.fixture(autouse=True)
 def _reset_flags():
-    """Every test starts from the flag defaults."""
+    """Every test starts from the flag defaults and no leftover RPC consumers."""
     from nova import flags
     yield
+    rpc = sys.modules.get('nova.rpc')
+    if rpc is not None:
+        rpc.cleanup()
     flags.FLAGS.reset()

@@ -133,12 +133,12 @@ class ProjectCommands:
     def quota(self, project, key=None, value=None):
         """Print a project's quotas, or set KEY to VALUE ('default' resets)."""
         from nova import quota
+        if key is not None and value is None:
+            raise UsageError('quota needs a value for %s' % key, 'project')
         ctxt = _admin_context()
         if _auth().get_project(project) is None:
             raise exception.ProjectNotFound(project_id=project)
         if key is not None:
-            if value is None:
-                raise UsageError('quota needs a value for %s' % key)
             quota.set_quota(ctxt, project, key,
                             None if value == 'default' else value)
         for name, limit in sorted(quota.get_quota(ctxt, project).items()):
