@@ -44,7 +44,18 @@ def head_version():
     return script.get_current_head()
 
 
+def normalize_url(url):
+    """Plain mysql:// and postgresql:// URLs use the drivers installed here
+    (PyMySQL and psycopg 3)."""
+    if url.startswith('mysql://'):
+        return 'mysql+pymysql://' + url[len('mysql://'):]
+    if url.startswith('postgresql://') or url.startswith('postgres://'):
+        return 'postgresql+psycopg://' + url.split('://', 1)[1]
+    return url
+
+
 def make_engine(sql_connection, idle_timeout=3600):
+    sql_connection = normalize_url(sql_connection)
     kwargs = {'pool_pre_ping': True}
     if sql_connection.startswith('sqlite'):
         kwargs = {'connect_args': {'check_same_thread': False}}
