@@ -151,7 +151,7 @@ def parse_range(header, size):
         return max(0, size - suffix), size - 1
     start = int(first)
     end = int(last) if last else size - 1
-    if end < start:
+    if last and end < start:
         return None
     if start >= size:
         raise errors.InvalidRange(headers={'Content-Range':
