@@ -1,0 +1,1 @@
+"""Hypervisor drivers: the only code that touches guests (libvirt, fake)."""
