@@ -22,6 +22,8 @@ for verbs that depend on a container ACL, the controller calls once it has
 the ACL).  Every response carries ``X-Trans-Id`` (and ``X-CF-Trans-Id``).
 """
 
+import mimetypes
+import os
 import time
 
 from webob import Request
@@ -73,6 +75,7 @@ class Application:
         self.rate_limit_segments_per_sec = config_float(
             conf, 'rate_limit_segments_per_sec', 1)
         self.memcache = memcache
+        load_mime_types(os.path.join(swift_dir, 'mime.types'))
         self.account_ring = account_ring or Ring(swift_dir, 'account')
         self.container_ring = container_ring or Ring(swift_dir, 'container')
         self.object_ring = object_ring or Ring(swift_dir, 'object')
@@ -180,6 +183,15 @@ class Application:
             if denied is not None:
                 return denied
         return handler(req)
+
+
+def load_mime_types(path):
+    """Add an operator's ``<swift_dir>/mime.types`` to the types guessed
+    for objects PUT without a Content-Type."""
+    if not os.path.exists(path):
+        return
+    for ext, mime_type in (mimetypes.read_mime_types(path) or {}).items():
+        mimetypes.add_type(mime_type, ext)
 
 
 def _path_is_utf8(wsgi_path):

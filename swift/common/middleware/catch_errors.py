@@ -1,6 +1,7 @@
 """catch_errors: the outermost filter.
 
-It gives every request its transaction id (see transaction.py) and turns an
+It gives every request its transaction id (see transaction.py), adds
+``X-Trans-Id``/``X-CF-Trans-Id`` to every answer, and turns an
 exception that escapes the pipeline into ``500`` with that id, logged with
 its traceback here and never shown to the client.
 """
@@ -38,6 +39,12 @@ class CatchErrorMiddleware:
 
         def my_start_response(status, headers, exc_info=None):
             started.append(status)
+            # every answer names its transaction, also those made by
+            # middleware (auth, healthcheck) before the proxy app
+            present = {k.lower() for k, _v in headers}
+            headers = list(headers) + [
+                (k, v) for k, v in trans_id_headers(trans_id)
+                if k.lower() not in present]
             return start_response(status, headers, exc_info)
 
         try:

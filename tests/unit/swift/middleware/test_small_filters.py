@@ -74,6 +74,8 @@ def test_catch_errors_passes_and_sets_trans_id():
     resp = Request.blank('/v1/a').get_response(wrapped)
     assert resp.status_int == 200 and resp.body == b'app'
     assert seen['id'].startswith('tx')
+    assert resp.headers['X-Trans-Id'] == seen['id']
+    assert resp.headers['X-CF-Trans-Id'] == seen['id']
 
 
 def test_proxy_logging_one_line_per_request():

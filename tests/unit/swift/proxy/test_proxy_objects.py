@@ -454,3 +454,20 @@ def test_segment_fetches_throttled_after_limit(cluster, monkeypatch):
     data = put_segments(client, count=5, size=2)
     assert client.request('GET', ACCOUNT + '/c/big').body == data
     assert sleeps == [0.25, 0.25, 0.25]
+
+
+def test_mime_types_file_in_swift_dir(cluster, tmp_path):
+    (tmp_path / 'mime.types').write_text('application/x-swifttest  swtest\n')
+    client = Client(make_app(cluster, swift_dir=str(tmp_path)))
+    client.request('PUT', ACCOUNT + '/c')
+    client.request('PUT', ACCOUNT + '/c/file.swtest', body=b'x')
+    assert client.request('HEAD', ACCOUNT + '/c/file.swtest').headers[
+        'Content-Type'] == 'application/x-swifttest'
+
+
+def test_detect_content_type_overrides(ready):
+    ready.request('PUT', ACCOUNT + '/c/page.html', body=b'x', headers={
+        'Content-Type': 'application/octet-stream',
+        'X-Detect-Content-Type': 'true'})
+    assert ready.request('HEAD', ACCOUNT + '/c/page.html').headers[
+        'Content-Type'] == 'text/html'
