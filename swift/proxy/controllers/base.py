@@ -20,9 +20,9 @@ from webob.exc import status_map
 
 from swift.common.bufferedhttp import http_connect
 from swift.common.exceptions import ChunkReadTimeout, ConnectionTimeout
-from swift.common.utils import normalize_timestamp, public, quote
+from swift.common.utils import normalize_timestamp, quote
 
-__all__ = ['Controller', 'delay_denial', 'public', 'best_response',
+__all__ = ['Controller', 'delay_denial', 'best_response',
            'get_container_memcache_key', 'get_account_memcache_key']
 
 #: Headers of a client request never forwarded to a storage node: hop-by-hop
@@ -443,11 +443,6 @@ def json_listing(body):
     except ValueError:
         return []
     return listing if isinstance(listing, list) else []
-
-
-def with_delay_denial(method):
-    """`public` + `delay_denial` for one verb method."""
-    return public(delay_denial(method))
 
 
 def verbs_of(controller_class):

@@ -243,6 +243,13 @@ class ObjectController(Controller):
         error = check_object_creation(req, self.object_name)
         if error:
             return error
+        if 'x-object-manifest' in req.headers:
+            try:
+                segments.parse_manifest(req.headers['x-object-manifest'])
+            except ValueError:
+                return text_response(400, 'X-Object-Manifest must be in the '
+                                     'format container/prefix\n',
+                                     request=req)
         resp = self._store(req, container_info, body_iter)
         if copied_from and is_success(resp.status_int):
             resp.headers['X-Copied-From'] = quote(copied_from)

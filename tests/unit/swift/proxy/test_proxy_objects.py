@@ -471,3 +471,10 @@ def test_detect_content_type_overrides(ready):
         'X-Detect-Content-Type': 'true'})
     assert ready.request('HEAD', ACCOUNT + '/c/page.html').headers[
         'Content-Type'] == 'text/html'
+
+
+def test_bad_manifest_header_is_400(ready):
+    for value in ('nocontainer', '/prefix-only', ''):
+        resp = ready.request('PUT', ACCOUNT + '/c/m', body=b'', headers={
+            'X-Object-Manifest': value})
+        assert resp.status_int == 400, value
