@@ -14,7 +14,6 @@ size, are written as segments ``<id>-00001``, ``<id>-00002``... of at most
 proxy assembles manifests.
 """
 
-import hashlib
 import http.client
 import json
 import logging

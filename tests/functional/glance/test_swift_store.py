@@ -192,7 +192,6 @@ def test_one_gib_image_streams_through_with_flat_memory(glance, swift):
         for piece in _pattern(total, os.urandom(MiB)):
             sent_md5.update(piece)
             yield piece
-        body.block = None
 
     conn = http.client.HTTPConnection('127.0.0.1', glance.api_port,
                                       timeout=600)
