@@ -231,8 +231,13 @@ swift_up() {
         say "swift: keeping the configs and rings already in $SWIFT_ETC"
     fi
     say "swift: starting servers (logs in $SWIFT_LOGS)"
-    swift_init all start > "$SWIFT_LOGS/swift-init.log" 2>&1 \
-        || die "swift-init could not start every server" "$SWIFT_LOGS/swift-init.log"
+    if ! swift_init all start > "$SWIFT_LOGS/swift-init.log" 2>&1; then
+        local why
+        why=$(grep -m1 -E 'in use|failed|no config|launcher|will not' \
+            "$SWIFT_LOGS/swift-init.log" || true)
+        die "swift-init could not start every server${why:+: $why}" \
+            "$SWIFT_LOGS/swift-init.log"
+    fi
     local deadline=$((SECONDS + STACK_WAIT))
     until swift_healthy; do
         if [ $SECONDS -ge $deadline ]; then

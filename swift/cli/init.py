@@ -174,6 +174,18 @@ class Server:
             out('%s: no %s launcher found' % (self.label(conf), self.binary),
                 error=True)
             return False
+        if self.name in WSGI_SERVERS:
+            addr = self.bind_address(conf)
+            try:
+                socket.create_connection(addr, timeout=1).close()
+            except OSError:
+                pass
+            else:
+                # Someone else answers there: starting would only make us
+                # mistake that listener for our server.
+                out('%s: %s:%d is already in use by another process'
+                    % (self.label(conf), addr[0], addr[1]), error=True)
+                return False
         pid_file = self.pid_file(conf)
         log_path = self.log_file(conf)
         os.makedirs(os.path.dirname(pid_file), exist_ok=True)
