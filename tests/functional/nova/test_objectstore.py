@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -177,16 +179,21 @@ def test_boto2_wrong_secret(objectstore):
 
 
 def test_boto2_large_single_put_streams(objectstore, tmp_path):
+    """A 50 MiB PUT and GET go through without the daemon holding them:
+    its peak resident size grows by far less than the object."""
     conn = objectstore.boto2()
     bucket = conn.create_bucket('boto2-large')
     path = tmp_path / 'big.bin'
     digest = _random_file(path, 50 * MiB)
+    peak_before = _peak_rss(objectstore.daemon.proc.pid)
     key = bucket.new_key('big.bin')
     with open(path, 'rb') as f:
         key.set_contents_from_file(f)
     out = tmp_path / 'back.bin'
     bucket.get_key('big.bin').get_contents_to_filename(str(out))
     assert _md5_file(out) == digest
+    growth = _peak_rss(objectstore.daemon.proc.pid) - peak_before
+    assert growth < 20 * MiB, 'daemon peak RSS grew by %d bytes' % growth
     bucket.delete_key('big.bin')
     conn.delete_bucket('boto2-large')
 
@@ -425,8 +432,6 @@ def test_unsigned_request_denied(objectstore):
 
 def test_help_and_sigterm(tmp_path):
     """--help prints the flags; SIGTERM stops the daemon with status 0."""
-    import subprocess
-    import sys
     out = subprocess.run([sys.executable,
                           os.path.join(helpers.BIN, 'nova-objectstore'),
                           '--help'], capture_output=True, text=True,
@@ -464,6 +469,15 @@ def _random_file(path, size):
             f.write(chunk)
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _peak_rss(pid):
+    """VmHWM (peak resident set size) of a process, in bytes."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) * 1024
+    raise AssertionError('no VmHWM for pid %d' % pid)
 
 
 def _md5_file(path):
