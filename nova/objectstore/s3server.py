@@ -210,8 +210,9 @@ class S3Application:
             response.headers['Allow'] = error.headers.get(
                 'Allow', 'GET, PUT, HEAD, DELETE, POST')
         if req.method in ('PUT', 'POST'):
-            # The client may still be sending a body nobody will read: it
-            # gets the answer now and the connection is not reused.
+            # The client may still be sending a body nobody will read:
+            # eventlet then closes the connection instead of reading and
+            # discarding what may be gigabytes.
             response.headers['Connection'] = 'close'
         return response
 

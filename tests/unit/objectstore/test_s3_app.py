@@ -763,3 +763,31 @@ def test_multipart_errors(app, monkeypatch):
     assert error_code(resp) == 'NoSuchUpload'
     resp = send(app, 'DELETE', '/bucket1/obj?uploadId=../../etc')
     assert error_code(resp) == 'NoSuchUpload'
+
+
+# -- odds and ends ------------------------------------------------------------------------
+
+def test_unexpected_failure_is_internal_error(app, monkeypatch):
+    def boom():
+        raise RuntimeError('disk on fire')
+    monkeypatch.setattr(app.store, 'list_buckets', boom)
+    resp = send(app, 'GET', '/')
+    assert resp.status_int == 500
+    assert error_code(resp) == 'InternalError'
+    assert b'disk on fire' not in resp.body
+
+
+def test_refused_upload_closes_connection(app):
+    resp = send(app, 'PUT', '/nobucket/k', b'body nobody reads')
+    assert resp.status_int == 404
+    assert resp.headers['Connection'] == 'close'
+
+
+def test_listen_port_defaults_to_s3_port():
+    from nova import flags
+    from nova.objectstore import s3server
+    flags.FLAGS.s3_port = 4567
+    assert s3server.listen_port() == 4567
+    flags.FLAGS.s3_listen_port = 0
+    assert s3server.listen_port() == 0
+    assert flags.FLAGS.buckets_path == flags.FLAGS.state_path + '/buckets'
