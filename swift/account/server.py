@@ -14,6 +14,7 @@ from webob.exc import (HTTPAccepted, HTTPBadRequest, HTTPConflict,
 
 from swift.common import constraints
 from swift.common.db import AccountBroker, DatabaseAlreadyExists
+from swift.common.db_replicator import ReplicatorRpc
 from swift.common.storage_server import (StorageServer, listing_format,
                                          listing_params,
                                          listing_response, text_response,
@@ -27,6 +28,7 @@ META_PREFIX = 'x-account-meta-'
 
 class AccountController(StorageServer):
     server_type = 'account'
+    _replicator_rpc = None  # made on the first REPLICATE
 
     def _broker(self, drive, part, account):
         name_hash = hash_path(account)
@@ -155,6 +157,17 @@ class AccountController(StorageServer):
         broker.update_metadata(self.metadata_updates(
             req, (META_PREFIX,), timestamp))
         return HTTPNoContent(request=req)
+
+    @public
+    def REPLICATE(self, req):
+        """DB replication RPC from an account replicator (JSON body; see
+        swift.common.db_replicator)."""
+        drive, part, name_hash = self.split_request(req, 3, 3)
+        if self._replicator_rpc is None:
+            self._replicator_rpc = ReplicatorRpc(
+                self.devices, DATADIR, AccountBroker, mount_check=False,
+                logger=self.logger)  # split_request checked the mount
+        return self._replicator_rpc.dispatch(req, drive, part, name_hash)
 
 
 def app_factory(global_conf, **local_conf):

@@ -19,6 +19,7 @@ Differences from the original, on purpose:
   crash or a concurrent creator never leaves a half-made database.
 """
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -110,6 +111,7 @@ class DatabaseBroker:
                 conn.execute('PRAGMA journal_mode = WAL')
                 # No transaction needed: nobody sees the temp file yet.
                 self._create_tables(conn, put_timestamp)
+                _create_sync_tables(conn)
                 # Fold the WAL back so one file is the whole database.
                 conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
             finally:
@@ -200,6 +202,158 @@ class DatabaseBroker:
                              (json.dumps(metadata),))
 
 
+    # --- replication (swift.common.db_replicator) --------------------------
+    #
+    # Each replica has its own ``id``.  ``incoming_sync`` records, per remote
+    # id, the highest ROWID of that remote's item table already merged here;
+    # ``outgoing_sync`` records, per remote id, how far this replica has
+    # pushed its own rows there.  Every change to a row gives it a new ROWID
+    # (delete + insert), so "rows with ROWID > sync point" is exactly what a
+    # peer may be missing.
+
+    item_table = None       # 'object' or 'container'
+    item_columns = ()       # replicated columns besides ROWID
+    hash_columns = ()       # what identifies a row's state for the sync hash
+
+    def get_replication_info(self):
+        """The stat row plus ``max_row``, ``count`` (item rows, deleted ones
+        included) and ``hash`` (XOR of the md5 of every row's state: equal
+        on two replicas holding the same rows)."""
+        with self.get() as conn:
+            info = dict(self._stat(conn))
+            row = conn.execute('SELECT max(ROWID), count(*) FROM %s'
+                               % self.item_table).fetchone()
+            info['max_row'] = row[0] if row[0] is not None else -1
+            info['count'] = row[1]
+            digest = 0
+            for item in conn.execute('SELECT %s FROM %s' % (
+                    ', '.join(self.hash_columns), self.item_table)):
+                text = '\x00'.join(str(value) for value in item)
+                digest ^= int(hashlib.md5(text.encode('utf-8')).hexdigest(),
+                              16)
+            info['hash'] = '%032x' % digest
+        return info
+
+    def get_items_since(self, start, count):
+        """Up to ``count`` item rows with ROWID > ``start``, in ROWID order,
+        as dicts (with their ``ROWID``)."""
+        with self.get() as conn:
+            rows = conn.execute(
+                'SELECT ROWID, %s FROM %s WHERE ROWID > ? ORDER BY ROWID '
+                'LIMIT ?' % (', '.join(self.item_columns), self.item_table),
+                (int(start), int(count))).fetchall()
+        return [dict(zip(('ROWID',) + tuple(self.item_columns), row))
+                for row in rows]
+
+    def merge_items(self, items, source=None):
+        """Merge rows from another replica (newest state per name wins).
+
+        With ``source`` (the sender's id) the incoming sync point for it
+        moves to the highest ROWID among ``items``.  Raises ValueError on a
+        malformed row before anything is written.
+        """
+        rows = [self._validate_item(item) for item in items]
+        with self.transaction() as conn:
+            for row in rows:
+                self._merge_item_row(conn, row)
+            if source and rows:
+                _upsert_sync(conn, 'incoming_sync', source,
+                             max(row['ROWID'] for row in rows))
+
+    def _validate_item(self, item):
+        raise NotImplementedError
+
+    def _merge_item_row(self, conn, row):
+        raise NotImplementedError
+
+    def get_sync(self, remote_id, incoming=True):
+        """The sync point recorded for ``remote_id`` (-1 when none)."""
+        with self.get() as conn:
+            table = 'incoming_sync' if incoming else 'outgoing_sync'
+            if not _has_table(conn, table):
+                return -1
+            row = conn.execute('SELECT sync_point FROM %s WHERE remote_id = ?'
+                               % table, (remote_id,)).fetchone()
+        return row[0] if row else -1
+
+    def get_syncs(self, incoming=True):
+        """[{'remote_id': ..., 'sync_point': ...}] of one sync table."""
+        with self.get() as conn:
+            table = 'incoming_sync' if incoming else 'outgoing_sync'
+            if not _has_table(conn, table):
+                return []
+            return [{'remote_id': row[0], 'sync_point': row[1]}
+                    for row in conn.execute(
+                        'SELECT remote_id, sync_point FROM %s' % table)]
+
+    def merge_syncs(self, syncs, incoming=True):
+        """Raise sync points to the given ones (never lowers a point)."""
+        checked = []
+        for sync in syncs:
+            remote_id, point = sync['remote_id'], int(sync['sync_point'])
+            if not isinstance(remote_id, str) or not remote_id:
+                raise ValueError('bad remote_id %r' % (remote_id,))
+            checked.append((remote_id, point))
+        with self.transaction() as conn:
+            for remote_id, point in checked:
+                _upsert_sync(conn, 'incoming_sync' if incoming
+                             else 'outgoing_sync', remote_id, point)
+
+    def newid(self, remote_id):
+        """Make this (freshly copied) database a replica of its own.
+
+        It gets a new id, already holds every row of ``remote_id`` (it is a
+        copy of it), and forgets the copied outgoing sync points, which
+        described the other replica's pushes, not ours.
+        """
+        with self.transaction() as conn:
+            _create_sync_tables(conn)
+            conn.execute('UPDATE %s SET id = ?' % self.stat_table,
+                         (str(uuid.uuid4()),))
+            conn.execute('DELETE FROM outgoing_sync')
+            row = conn.execute('SELECT max(ROWID) FROM %s'
+                               % self.item_table).fetchone()
+            _upsert_sync(conn, 'incoming_sync', remote_id,
+                         row[0] if row[0] is not None else -1)
+
+    def merge_timestamps(self, created_at, put_timestamp, delete_timestamp):
+        """Take the newest put/delete of the account or container itself
+        from another replica (so a DELETE or re-PUT spreads)."""
+        put_timestamp = normalize_timestamp(put_timestamp)
+        delete_timestamp = normalize_timestamp(delete_timestamp)
+        created_at = normalize_timestamp(created_at)
+        with self.transaction() as conn:
+            old = self._stat(conn)
+            put = max(put_timestamp, old['put_timestamp'])
+            delete = max(delete_timestamp, old['delete_timestamp'])
+            created = min(created_at, old['created_at'])
+            if (put, delete, created) == (old['put_timestamp'],
+                                          old['delete_timestamp'],
+                                          old['created_at']):
+                return False
+            conn.execute('UPDATE %s SET put_timestamp = ?, '
+                         'delete_timestamp = ?, created_at = ?'
+                         % self.stat_table, (put, delete, created))
+            if self.db_type == 'account':
+                status = 'DELETED' if delete > put else ''
+                if status != old['status']:
+                    conn.execute('UPDATE account_stat SET status = ?, '
+                                 'status_changed_at = ?',
+                                 (status, max(put, delete)))
+            elif delete > put:
+                self._clear_metadata(conn, delete)
+            return True
+
+    def reclaim(self, age_timestamp):
+        """Forget deleted rows older than ``age_timestamp``: by then every
+        replica has had the time to learn of the delete."""
+        with self.transaction() as conn:
+            return self._reclaim_rows(conn, normalize_timestamp(age_timestamp))
+
+    def _reclaim_rows(self, conn, age_timestamp):
+        raise NotImplementedError
+
+
 class ContainerBroker(DatabaseBroker):
     """One container: its object rows, stats and metadata."""
 
@@ -245,6 +399,37 @@ class ContainerBroker(DatabaseBroker):
              put_timestamp, normalize_timestamp(0), str(uuid.uuid4()),
              put_timestamp, '{}'))
 
+    item_table = 'object'
+    item_columns = ('name', 'created_at', 'size', 'content_type', 'etag',
+                    'deleted')
+    hash_columns = ('name', 'created_at', 'deleted')
+
+    def _validate_item(self, item):
+        try:
+            row = {'ROWID': int(item['ROWID']), 'name': item['name'],
+                   'created_at': normalize_timestamp(item['created_at']),
+                   'size': int(item['size']),
+                   'content_type': item['content_type'],
+                   'etag': item['etag'],
+                   'deleted': 1 if int(item['deleted']) else 0}
+        except (KeyError, TypeError) as err:
+            raise ValueError('bad object row %r: %s' % (item, err))
+        for key in ('name', 'content_type', 'etag'):
+            if not isinstance(row[key], str):
+                raise ValueError('bad object row %r: %s' % (item, key))
+        if not row['name']:
+            raise ValueError('bad object row %r: empty name' % (item,))
+        return row
+
+    def _merge_item_row(self, conn, row):
+        self._put_object_row(conn, row['name'], row['created_at'],
+                             row['size'], row['content_type'], row['etag'],
+                             row['deleted'])
+
+    def _reclaim_rows(self, conn, age_timestamp):
+        return conn.execute('DELETE FROM object WHERE deleted = 1 AND '
+                            'created_at < ?', (age_timestamp,)).rowcount
+
     def put_object(self, name, timestamp, size, content_type, etag,
                    deleted=0):
         """Record an object PUT (or DELETE with ``deleted=1``).
@@ -256,32 +441,34 @@ class ContainerBroker(DatabaseBroker):
         size = int(size)
         deleted = 1 if deleted else 0
         with self.transaction() as conn:
-            old = conn.execute('SELECT created_at, size, deleted FROM object '
-                               'WHERE name = ?', (name,)).fetchone()
-            if old is not None and old['created_at'] >= timestamp:
-                return False
-            count_delta = (0 if deleted else 1) - \
-                (0 if old is None or old['deleted'] else 1)
-            bytes_delta = (0 if deleted else size) - \
-                (0 if old is None or old['deleted'] else old['size'])
-            if old is None:
-                conn.execute('INSERT INTO object (name, created_at, size, '
-                             'content_type, etag, deleted) '
-                             'VALUES (?, ?, ?, ?, ?, ?)',
-                             (name, timestamp, size, content_type, etag,
-                              deleted))
-            else:
-                conn.execute('UPDATE object SET created_at = ?, size = ?, '
-                             'content_type = ?, etag = ?, deleted = ? '
-                             'WHERE name = ?',
-                             (timestamp, size, content_type, etag, deleted,
-                              name))
-            if count_delta or bytes_delta:
-                conn.execute('UPDATE container_stat SET '
-                             'object_count = object_count + ?, '
-                             'bytes_used = bytes_used + ?',
-                             (count_delta, bytes_delta))
-            return True
+            return self._put_object_row(conn, name, timestamp, size,
+                                        content_type, etag, deleted)
+
+    @staticmethod
+    def _put_object_row(conn, name, timestamp, size, content_type, etag,
+                        deleted):
+        old = conn.execute('SELECT created_at, size, deleted FROM object '
+                           'WHERE name = ?', (name,)).fetchone()
+        if old is not None and old['created_at'] >= timestamp:
+            return False
+        count_delta = (0 if deleted else 1) - \
+            (0 if old is None or old['deleted'] else 1)
+        bytes_delta = (0 if deleted else size) - \
+            (0 if old is None or old['deleted'] else old['size'])
+        # Delete + insert rather than UPDATE: the row gets a new, higher
+        # ROWID, which is how the replicator finds "rows changed since the
+        # last sync point".
+        conn.execute('DELETE FROM object WHERE name = ?', (name,))
+        conn.execute('INSERT INTO object (name, created_at, size, '
+                     'content_type, etag, deleted) '
+                     'VALUES (?, ?, ?, ?, ?, ?)',
+                     (name, timestamp, size, content_type, etag, deleted))
+        if count_delta or bytes_delta:
+            conn.execute('UPDATE container_stat SET '
+                         'object_count = object_count + ?, '
+                         'bytes_used = bytes_used + ?',
+                         (count_delta, bytes_delta))
+        return True
 
     def delete_object(self, name, timestamp):
         return self.put_object(name, timestamp, 0, 'application/deleted',
@@ -376,6 +563,35 @@ class AccountBroker(DatabaseBroker):
             (self.account, normalize_timestamp(_now()), put_timestamp,
              normalize_timestamp(0), str(uuid.uuid4()), put_timestamp, '{}'))
 
+    item_table = 'container'
+    item_columns = ('name', 'put_timestamp', 'delete_timestamp',
+                    'object_count', 'bytes_used', 'deleted')
+    hash_columns = ('name', 'put_timestamp', 'delete_timestamp', 'deleted')
+
+    def _validate_item(self, item):
+        try:
+            row = {'ROWID': int(item['ROWID']), 'name': item['name'],
+                   'put_timestamp': normalize_timestamp(
+                       item['put_timestamp']),
+                   'delete_timestamp': normalize_timestamp(
+                       item['delete_timestamp']),
+                   'object_count': int(item['object_count']),
+                   'bytes_used': int(item['bytes_used'])}
+        except (KeyError, TypeError) as err:
+            raise ValueError('bad container row %r: %s' % (item, err))
+        if not isinstance(row['name'], str) or not row['name']:
+            raise ValueError('bad container row %r: name' % (item,))
+        return row
+
+    def _merge_item_row(self, conn, row):
+        self._put_container_row(conn, row['name'], row['put_timestamp'],
+                                row['delete_timestamp'], row['object_count'],
+                                row['bytes_used'], replicated=True)
+
+    def _reclaim_rows(self, conn, age_timestamp):
+        return conn.execute('DELETE FROM container WHERE deleted = 1 AND '
+                            'delete_timestamp < ?', (age_timestamp,)).rowcount
+
     def put_container(self, name, put_timestamp, delete_timestamp,
                       object_count, bytes_used):
         """Merge a container's report.
@@ -390,37 +606,47 @@ class AccountBroker(DatabaseBroker):
         object_count = int(object_count or 0)
         bytes_used = int(bytes_used or 0)
         with self.transaction() as conn:
-            old = conn.execute('SELECT * FROM container WHERE name = ?',
-                               (name,)).fetchone()
-            if old is not None:
-                put_timestamp = max(put_timestamp, old['put_timestamp'])
-                delete_timestamp = max(delete_timestamp,
-                                       old['delete_timestamp'])
-            deleted = 1 if (delete_timestamp > put_timestamp
-                            and object_count == 0) else 0
-            new_live = (0 if deleted else 1,
-                        0 if deleted else object_count,
-                        0 if deleted else bytes_used)
-            old_live = (0, 0, 0) if old is None or old['deleted'] else \
-                (1, old['object_count'], old['bytes_used'])
-            if old is None:
-                conn.execute('INSERT INTO container (name, put_timestamp, '
-                             'delete_timestamp, object_count, bytes_used, '
-                             'deleted) VALUES (?, ?, ?, ?, ?, ?)',
-                             (name, put_timestamp, delete_timestamp,
-                              object_count, bytes_used, deleted))
-            else:
-                conn.execute('UPDATE container SET put_timestamp = ?, '
-                             'delete_timestamp = ?, object_count = ?, '
-                             'bytes_used = ?, deleted = ? WHERE name = ?',
-                             (put_timestamp, delete_timestamp, object_count,
-                              bytes_used, deleted, name))
-            conn.execute('UPDATE account_stat SET '
-                         'container_count = container_count + ?, '
-                         'object_count = object_count + ?, '
-                         'bytes_used = bytes_used + ?',
-                         tuple(n - o for n, o in zip(new_live, old_live)))
-            return not deleted
+            return self._put_container_row(conn, name, put_timestamp,
+                                           delete_timestamp, object_count,
+                                           bytes_used)
+
+    @staticmethod
+    def _put_container_row(conn, name, put_timestamp, delete_timestamp,
+                           object_count, bytes_used, replicated=False):
+        """See put_container; with ``replicated`` (a row from another
+        replica) the incoming counts only win when the row brings a newer
+        put or delete timestamp, so a stale replica cannot roll counts back.
+        Returns whether the row is live; None when nothing changed."""
+        old = conn.execute('SELECT * FROM container WHERE name = ?',
+                           (name,)).fetchone()
+        if old is not None:
+            if replicated and put_timestamp <= old['put_timestamp'] and \
+                    delete_timestamp <= old['delete_timestamp']:
+                return None
+            put_timestamp = max(put_timestamp, old['put_timestamp'])
+            delete_timestamp = max(delete_timestamp,
+                                   old['delete_timestamp'])
+        deleted = 1 if (delete_timestamp > put_timestamp
+                        and object_count == 0) else 0
+        new_live = (0 if deleted else 1,
+                    0 if deleted else object_count,
+                    0 if deleted else bytes_used)
+        old_live = (0, 0, 0) if old is None or old['deleted'] else \
+            (1, old['object_count'], old['bytes_used'])
+        # Delete + insert: a changed row gets a new ROWID (see
+        # ContainerBroker._put_object_row).
+        conn.execute('DELETE FROM container WHERE name = ?', (name,))
+        conn.execute('INSERT INTO container (name, put_timestamp, '
+                     'delete_timestamp, object_count, bytes_used, '
+                     'deleted) VALUES (?, ?, ?, ?, ?, ?)',
+                     (name, put_timestamp, delete_timestamp,
+                      object_count, bytes_used, deleted))
+        conn.execute('UPDATE account_stat SET '
+                     'container_count = container_count + ?, '
+                     'object_count = object_count + ?, '
+                     'bytes_used = bytes_used + ?',
+                     tuple(n - o for n, o in zip(new_live, old_live)))
+        return not deleted
 
     def empty(self):
         with self.get() as conn:
@@ -516,3 +742,28 @@ def _list_rows(broker, base_query, limit, marker, end_marker, prefix,
 
 def _now():
     return time.time()
+
+
+def _create_sync_tables(conn):
+    for table in ('incoming_sync', 'outgoing_sync'):
+        conn.execute('CREATE TABLE IF NOT EXISTS %s ('
+                     'remote_id TEXT PRIMARY KEY, '
+                     'sync_point INTEGER NOT NULL, '
+                     "updated_at TEXT NOT NULL DEFAULT '0')" % table)
+
+
+def _has_table(conn, table):
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        'AND name = ?', (table,)).fetchone() is not None
+
+
+def _upsert_sync(conn, table, remote_id, point):
+    """Raise ``table``'s sync point for ``remote_id`` to ``point``.
+
+    Databases made before the sync tables existed get them here."""
+    _create_sync_tables(conn)
+    conn.execute('INSERT INTO %s (remote_id, sync_point, updated_at) '
+                 'VALUES (?, ?, ?) ON CONFLICT(remote_id) DO UPDATE SET '
+                 'sync_point = max(sync_point, excluded.sync_point), '
+                 'updated_at = excluded.updated_at' % table,
+                 (remote_id, int(point), normalize_timestamp(_now())))

@@ -22,6 +22,7 @@ from swift.common import constraints
 from swift.common.bufferedhttp import http_connect
 from swift.common.db import ContainerBroker, DatabaseAlreadyExists
 from swift.common.exceptions import ConnectionTimeout
+from swift.common.db_replicator import ReplicatorRpc
 from swift.common.storage_server import (StorageServer, iso_timestamp,
                                          listing_format, listing_params,
                                          listing_response, text_response,
@@ -37,6 +38,7 @@ ACL_HEADERS = ('x-container-read', 'x-container-write')
 
 class ContainerController(StorageServer):
     server_type = 'container'
+    _replicator_rpc = None  # made on the first REPLICATE
 
     def __init__(self, conf, logger=None):
         super().__init__(conf, logger)
@@ -261,6 +263,17 @@ class ContainerController(StorageServer):
         broker.update_metadata(self.metadata_updates(
             req, (META_PREFIX,), timestamp, ACL_HEADERS))
         return HTTPNoContent(request=req)
+
+    @public
+    def REPLICATE(self, req):
+        """DB replication RPC from a container replicator (JSON body; see
+        swift.common.db_replicator)."""
+        drive, part, name_hash = self.split_request(req, 3, 3)
+        if self._replicator_rpc is None:
+            self._replicator_rpc = ReplicatorRpc(
+                self.devices, DATADIR, ContainerBroker, mount_check=False,
+                logger=self.logger)  # split_request checked the mount
+        return self._replicator_rpc.dispatch(req, drive, part, name_hash)
 
 
 def app_factory(global_conf, **local_conf):
