@@ -17,6 +17,7 @@ not the original's ChanceScheduler: random placement overloads hosts.
 """
 
 import functools
+import threading
 
 from nova import exception
 from nova import flags
@@ -44,6 +45,10 @@ class SchedulerManager(manager.Manager):
         super().__init__(*args, **kwargs)
         self.driver = utils.import_class(
             scheduler_driver or FLAGS.scheduler_driver)()
+        # Placements are decided one at a time, so a load-based driver sees
+        # the previous placement before it makes the next (messages are
+        # handled concurrently).  Several schedulers may still race.
+        self._placing = threading.Lock()
 
     def __getattr__(self, name):
         # Only missing public attributes become scheduling requests.
@@ -53,8 +58,9 @@ class SchedulerManager(manager.Manager):
 
     def _schedule(self, method, context, topic, **kwargs):
         try:
-            host = self._pick_host(method, context, topic, **kwargs)
-            self._record_placement(method, context, host, kwargs)
+            with self._placing:
+                host = self._pick_host(method, context, topic, **kwargs)
+                self._record_placement(method, context, host, kwargs)
         except Exception as e:  # noqa: BLE001 - every failure is recorded
             self._placement_failed(method, context, e, kwargs)
             if not isinstance(e, exception.NovaException):
