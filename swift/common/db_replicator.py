@@ -204,6 +204,9 @@ class ReplicatorRpc:
     ``dispatch`` answers a webob response; it never raises for bad input.
     """
 
+    OPS = ('sync', 'merge_items', 'merge_syncs', 'complete_rsync',
+           'rsync_then_merge')
+
     def __init__(self, devices, datadir, broker_class, mount_check=True,
                  logger=None):
         self.devices = devices
@@ -225,8 +228,7 @@ class ReplicatorRpc:
         try:
             body = json.loads(req.body_file.read(MAX_RPC_BODY + 1))
             op = body['op']
-            handler = getattr(self, 'op_' + op) \
-                if isinstance(op, str) else None
+            handler = getattr(self, 'op_' + op) if op in self.OPS else None
         except (ValueError, TypeError, KeyError, UnicodeDecodeError):
             handler = None
         if handler is None:
@@ -625,8 +627,11 @@ class Replicator(Daemon):
 
     def rsync_args(self, *paths):
         args = ['rsync', '--quiet', '--no-motd', '--whole-file',
-                '--timeout=%d' % self.rsync_io_timeout,
-                '--contimeout=%d' % max(1, int(self.conn_timeout + 0.999))]
+                '--timeout=%d' % self.rsync_io_timeout]
+        if '::' in paths[-1]:
+            # only meaningful (and only accepted) for an rsync daemon
+            args.append('--contimeout=%d'
+                        % max(1, int(self.conn_timeout + 0.999)))
         if self.rsync_port:
             args.append('--port=%d' % int(self.rsync_port))
         return args + list(paths)

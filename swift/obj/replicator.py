@@ -257,8 +257,11 @@ class ObjectReplicator(Daemon):
     def rsync_args(self, sources, destination):
         args = ['rsync', '--recursive', '--relative', '--whole-file',
                 '--xattrs', '--ignore-existing', '--quiet', '--no-motd',
-                '--timeout=%d' % self.rsync_io_timeout,
-                '--contimeout=%d' % max(1, int(self.conn_timeout + 0.999))]
+                '--timeout=%d' % self.rsync_io_timeout]
+        if '::' in destination:
+            # only meaningful (and only accepted) for an rsync daemon
+            args.append('--contimeout=%d'
+                        % max(1, int(self.conn_timeout + 0.999)))
         if self.rsync_port:
             args.append('--port=%d' % int(self.rsync_port))
         return args + list(sources) + [destination]
