@@ -10,7 +10,8 @@ What callers can rely on:
 * Rows read both as ``row.name`` and ``row['name']`` and have ``get``,
   ``items()``/``iteritems()``, ``keys()`` and ``update(dict)``; ``dict(row)``
   gives the columns.  They stay fully readable after the call returns
-  (relationships such as ``instance.fixed_ip``, ``instance.security_groups``,
+  (relationships such as ``instance.fixed_ips`` (``instance.fixed_ip`` is
+  the first or None), ``instance.security_groups``, ``instance.volumes``,
   ``instance.instance_type``, ``fixed_ip.network``, ``fixed_ip.floating_ips``,
   ``security_group.rules`` and ``project.members`` are loaded).  Changing a
   row object does not write it: call the matching ``*_update``.
@@ -60,7 +61,7 @@ class _Backend:
 IMPL = _Backend()
 
 
-# -- services ------------------------------------------------------------------
+# -- services -----------------------------------------------------------------
 
 def service_get(context, service_id):
     return IMPL.service_get(context, service_id)
@@ -84,22 +85,27 @@ def service_get_all_by_host(context, host):
 
 
 def service_get_by_args(context, host, binary):
+    """The service of ``binary`` on ``host`` (ServiceNotFound otherwise)."""
     return IMPL.service_get_by_args(context, host, binary)
 
 
 def service_get_all_compute_sorted(context):
+    """[(service, vcpus of its live instances)], least loaded first."""
     return IMPL.service_get_all_compute_sorted(context)
 
 
 def service_get_all_volume_sorted(context):
+    """[(service, gigabytes of its live volumes)], least loaded first."""
     return IMPL.service_get_all_volume_sorted(context)
 
 
 def service_get_all_network_sorted(context):
+    """[(service, number of its networks)], least loaded first."""
     return IMPL.service_get_all_network_sorted(context)
 
 
 def service_create(context, values):
+    """A new service row, disabled unless ``enable_new_services``."""
     return IMPL.service_create(context, values)
 
 
@@ -111,7 +117,7 @@ def service_destroy(context, service_id):
     return IMPL.service_destroy(context, service_id)
 
 
-# -- users, projects and roles -------------------------------------------------
+# -- users, projects and roles ------------------------------------------------
 
 def user_get(context, user_id):
     return IMPL.user_get(context, user_id)
@@ -197,13 +203,14 @@ def user_remove_project_role(context, user_id, project_id, role):
     return IMPL.user_remove_project_role(context, user_id, project_id, role)
 
 
-# -- auth tokens ---------------------------------------------------------------
+# -- auth tokens --------------------------------------------------------------
 
 def auth_token_create(context, values):
     return IMPL.auth_token_create(context, values)
 
 
 def auth_token_get(context, token_hash):
+    """The token row (TokenNotFound otherwise); callers check ``expires``."""
     return IMPL.auth_token_get(context, token_hash)
 
 
@@ -220,13 +227,14 @@ def auth_token_destroy_expired(context, before):
     return IMPL.auth_token_destroy_expired(context, before)
 
 
-# -- quotas and usage ----------------------------------------------------------
+# -- quotas and usage ---------------------------------------------------------
 
 def quota_create(context, values):
     return IMPL.quota_create(context, values)
 
 
 def quota_get(context, project_id):
+    """The project's quota row; NotFound means the flag defaults apply."""
     return IMPL.quota_get(context, project_id)
 
 
@@ -252,9 +260,10 @@ def floating_ip_count_by_project(context, project_id):
     return IMPL.floating_ip_count_by_project(context, project_id)
 
 
-# -- certificates --------------------------------------------------------------
+# -- certificates -------------------------------------------------------------
 
 def certificate_create(context, values):
+    """Record an issued certificate (user_id, project_id, file_name)."""
     return IMPL.certificate_create(context, values)
 
 
@@ -275,13 +284,14 @@ def certificate_destroy(context, certificate_id):
     return IMPL.certificate_destroy(context, certificate_id)
 
 
-# -- key pairs -----------------------------------------------------------------
+# -- key pairs ----------------------------------------------------------------
 
 def key_pair_create(context, values):
     return IMPL.key_pair_create(context, values)
 
 
 def key_pair_get(context, user_id, name):
+    """A user's key pair by name (KeypairNotFound otherwise)."""
     return IMPL.key_pair_get(context, user_id, name)
 
 
@@ -297,7 +307,7 @@ def key_pair_destroy_all_by_user(context, user_id):
     return IMPL.key_pair_destroy_all_by_user(context, user_id)
 
 
-# -- instance types ------------------------------------------------------------
+# -- instance types -----------------------------------------------------------
 
 def instance_type_create(context, values):
     return IMPL.instance_type_create(context, values)
@@ -308,6 +318,7 @@ def instance_type_get_by_name(context, name):
 
 
 def instance_type_get_by_flavor_id(context, flavor_id):
+    """A live type by its flavorid (an int, or a string of one)."""
     return IMPL.instance_type_get_by_flavor_id(context, flavor_id)
 
 
@@ -330,7 +341,7 @@ def instance_type_purge(context, name):
     return IMPL.instance_type_purge(context, name)
 
 
-# -- instances -----------------------------------------------------------------
+# -- instances ----------------------------------------------------------------
 
 def instance_create(context, values):
     """Create an instance."""
@@ -338,6 +349,7 @@ def instance_create(context, values):
 
 
 def instance_get(context, instance_id):
+    """An instance the context may see (InstanceNotFound otherwise)."""
     return IMPL.instance_get(context, instance_id)
 
 
@@ -369,6 +381,7 @@ def instance_get_all_by_project(context, project_id):
 
 
 def instance_get_all_by_host(context, host):
+    """Instances on a host (a user context sees its project's only)."""
     return IMPL.instance_get_all_by_host(context, host)
 
 
@@ -422,7 +435,7 @@ def instance_metadata_update(context, instance_id, metadata, delete=False):
         context, instance_id, metadata, delete=delete)
 
 
-# -- security groups -----------------------------------------------------------
+# -- security groups ----------------------------------------------------------
 
 def security_group_get_all(context):
     return IMPL.security_group_get_all(context)
@@ -487,7 +500,7 @@ def security_group_rule_get_by_security_group_grantee(context,
         context, security_group_id)
 
 
-# -- networks ------------------------------------------------------------------
+# -- networks -----------------------------------------------------------------
 
 def network_create(context, values):
     return IMPL.network_create(context, values)
@@ -575,9 +588,10 @@ def network_count_reserved_ips(context, network_id):
     return IMPL.network_count_reserved_ips(context, network_id)
 
 
-# -- fixed IPs -----------------------------------------------------------------
+# -- fixed IPs ----------------------------------------------------------------
 
 def fixed_ip_create(context, values):
+    """Add one address to a network; returns the row."""
     return IMPL.fixed_ip_create(context, values)
 
 
@@ -629,9 +643,10 @@ def fixed_ip_update(context, address, values):
     return IMPL.fixed_ip_update(context, address, values)
 
 
-# -- floating IPs --------------------------------------------------------------
+# -- floating IPs -------------------------------------------------------------
 
 def floating_ip_create(context, values):
+    """Add an address to a network host's pool; returns the row."""
     return IMPL.floating_ip_create(context, values)
 
 
@@ -679,13 +694,14 @@ def floating_ip_update(context, address, values):
     return IMPL.floating_ip_update(context, address, values)
 
 
-# -- volumes -------------------------------------------------------------------
+# -- volumes ------------------------------------------------------------------
 
 def volume_create(context, values):
     return IMPL.volume_create(context, values)
 
 
 def volume_get(context, volume_id):
+    """A volume the context may see (VolumeNotFound otherwise)."""
     return IMPL.volume_get(context, volume_id)
 
 
@@ -761,7 +777,7 @@ def volume_get_shelf_and_blade(context, volume_id):
     return IMPL.volume_get_shelf_and_blade(context, volume_id)
 
 
-# -- consoles ------------------------------------------------------------------
+# -- consoles -----------------------------------------------------------------
 
 def console_pool_create(context, values):
     return IMPL.console_pool_create(context, values)
@@ -800,7 +816,7 @@ def console_get(context, console_id, instance_id=None):
     return IMPL.console_get(context, console_id, instance_id=instance_id)
 
 
-# -- resize migrations ---------------------------------------------------------
+# -- resize migrations --------------------------------------------------------
 
 def migration_create(context, values):
     return IMPL.migration_create(context, values)
@@ -819,7 +835,7 @@ def migration_get_by_instance_and_status(context, instance_id, status):
         context, instance_id, status)
 
 
-# -- zones ---------------------------------------------------------------------
+# -- zones --------------------------------------------------------------------
 
 def zone_create(context, values):
     return IMPL.zone_create(context, values)

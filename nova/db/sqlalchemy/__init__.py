@@ -1,1 +1,1 @@
-"""The SQLAlchemy implementation behind nova.db.api (nothing else imports it)."""
+"""The SQLAlchemy backend of nova.db.api (nothing else imports it)."""

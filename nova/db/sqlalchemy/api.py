@@ -46,7 +46,7 @@ def _now():
     return utils.utcnow()
 
 
-# -- contexts ------------------------------------------------------------------
+# -- contexts -----------------------------------------------------------------
 
 def is_admin_context(context):
     return bool(context is not None and context.is_admin)
@@ -92,7 +92,7 @@ def authorize_user_context(context, user_id):
         raise exception.NotAuthorized('Not authorized for user %s.' % user_id)
 
 
-# -- sessions and errors -------------------------------------------------------
+# -- sessions and errors ------------------------------------------------------
 
 def _translate(error):
     orig = getattr(error, 'orig', None)
@@ -195,7 +195,7 @@ def _create(session, model, values):
     return row
 
 
-# -- services ------------------------------------------------------------------
+# -- services -----------------------------------------------------------------
 
 def _service_get(context, service_id, session):
     row = (model_query(context, models.Service, session)
@@ -250,6 +250,7 @@ def service_get_all_by_host(context, host):
 
 @require_context
 def service_get_by_args(context, host, binary):
+    """The service of ``binary`` on ``host`` (ServiceNotFound otherwise)."""
     with _session() as session:
         row = (model_query(context, models.Service, session)
                .filter_by(host=host, binary=binary).first())
@@ -281,6 +282,7 @@ def _host_totals(aggregate, model):
 
 @require_admin_context
 def service_get_all_compute_sorted(context):
+    """[(service, vcpus of its live instances)], least loaded first."""
     return _services_sorted_by(
         context, FLAGS.compute_topic,
         _host_totals(sa.func.sum(models.Instance.vcpus), models.Instance))
@@ -288,6 +290,7 @@ def service_get_all_compute_sorted(context):
 
 @require_admin_context
 def service_get_all_volume_sorted(context):
+    """[(service, gigabytes of its live volumes)], least loaded first."""
     return _services_sorted_by(
         context, FLAGS.volume_topic,
         _host_totals(sa.func.sum(models.Volume.size), models.Volume))
@@ -295,6 +298,7 @@ def service_get_all_volume_sorted(context):
 
 @require_admin_context
 def service_get_all_network_sorted(context):
+    """[(service, number of its networks)], least loaded first."""
     return _services_sorted_by(
         context, FLAGS.network_topic,
         _host_totals(sa.func.count(models.Network.id), models.Network))
@@ -302,6 +306,7 @@ def service_get_all_network_sorted(context):
 
 @require_admin_context
 def service_create(context, values):
+    """A new service row, disabled unless ``enable_new_services``."""
     values = dict(values)
     if 'disabled' not in values and not FLAGS.enable_new_services:
         values['disabled'] = True
@@ -324,7 +329,7 @@ def service_destroy(context, service_id):
         _service_get(context, service_id, session).soft_delete(session)
 
 
-# -- users, projects and roles -------------------------------------------------
+# -- users, projects and roles ------------------------------------------------
 
 def _user_get(context, user_id, session):
     row = (model_query(context, models.User, session)
@@ -564,7 +569,7 @@ def user_remove_project_role(context, user_id, project_id, role):
          .delete(synchronize_session=False))
 
 
-# -- auth tokens ---------------------------------------------------------------
+# -- auth tokens --------------------------------------------------------------
 
 @require_context
 def auth_token_create(context, values):
@@ -574,6 +579,7 @@ def auth_token_create(context, values):
 
 @require_context
 def auth_token_get(context, token_hash):
+    """The token row (TokenNotFound otherwise); callers check ``expires``."""
     with _session() as session:
         row = (model_query(context, models.AuthToken, session)
                .filter_by(token_hash=token_hash).first())
@@ -613,7 +619,7 @@ def auth_token_destroy_expired(context, before):
                 .delete(synchronize_session=False))
 
 
-# -- quotas and usage ----------------------------------------------------------
+# -- quotas and usage ---------------------------------------------------------
 
 def _quota_get(context, project_id, session):
     row = (model_query(context, models.Quota, session)
@@ -632,6 +638,7 @@ def quota_create(context, values):
 
 @require_context
 def quota_get(context, project_id):
+    """The project's quota row; NotFound means the flag defaults apply."""
     authorize_project_context(context, project_id)
     with _session() as session:
         return _quota_get(context, project_id, session)
@@ -684,10 +691,11 @@ def floating_ip_count_by_project(context, project_id):
                 .filter_by(deleted=0, project_id=project_id).count())
 
 
-# -- certificates --------------------------------------------------------------
+# -- certificates -------------------------------------------------------------
 
 @require_admin_context
 def certificate_create(context, values):
+    """Record an issued certificate (user_id, project_id, file_name)."""
     with _session() as session:
         return _create(session, models.Certificate, values)
 
@@ -724,7 +732,7 @@ def certificate_destroy(context, certificate_id):
         row.soft_delete(session)
 
 
-# -- key pairs -----------------------------------------------------------------
+# -- key pairs ----------------------------------------------------------------
 
 def _key_pair_get(context, user_id, name, session):
     authorize_user_context(context, user_id)
@@ -744,6 +752,7 @@ def key_pair_create(context, values):
 
 @require_context
 def key_pair_get(context, user_id, name):
+    """A user's key pair by name (KeypairNotFound otherwise)."""
     with _session() as session:
         return _key_pair_get(context, user_id, name, session)
 
@@ -771,7 +780,7 @@ def key_pair_destroy_all_by_user(context, user_id):
                            models.KeyPair.user_id == user_id)
 
 
-# -- instance types ------------------------------------------------------------
+# -- instance types -----------------------------------------------------------
 
 def _instance_type_by(context, session, what, read_deleted=None, **criteria):
     row = (model_query(context, models.InstanceType, session,
@@ -796,6 +805,7 @@ def instance_type_get_by_name(context, name):
 
 @require_context
 def instance_type_get_by_flavor_id(context, flavor_id):
+    """A live type by its flavorid (an int, or a string of one)."""
     try:
         flavor_id = int(flavor_id)
     except (TypeError, ValueError):
@@ -842,7 +852,7 @@ def instance_type_purge(context, name):
         session.flush()
 
 
-# -- instances -----------------------------------------------------------------
+# -- instances ----------------------------------------------------------------
 
 def _instance_get(context, instance_id, session):
     query = (model_query(context, models.Instance, session,
@@ -911,6 +921,7 @@ def instance_create(context, values):
 
 @require_context
 def instance_get(context, instance_id):
+    """An instance the context may see (InstanceNotFound otherwise)."""
     with _session() as session:
         return _instance_get(context, instance_id, session)
 
@@ -981,6 +992,7 @@ def instance_get_all_by_project(context, project_id):
 
 @require_context
 def instance_get_all_by_host(context, host):
+    """Instances on a host (a user context sees its project's only)."""
     return _instances(context, host=host)
 
 
@@ -1093,7 +1105,7 @@ def instance_metadata_update(context, instance_id, metadata, delete=False):
     return instance_metadata_get(context, instance_id)
 
 
-# -- security groups -----------------------------------------------------------
+# -- security groups ----------------------------------------------------------
 
 def _security_group_get(context, group_id, session):
     row = (model_query(context, models.SecurityGroup, session,
@@ -1261,7 +1273,7 @@ def security_group_rule_get_by_security_group_grantee(context,
                 .order_by(rule.id).all())
 
 
-# -- networks ------------------------------------------------------------------
+# -- networks -----------------------------------------------------------------
 
 def _network_get(context, network_id, session):
     row = (model_query(context, models.Network, session, project_only=True)
@@ -1465,7 +1477,7 @@ def network_count_reserved_ips(context, network_id):
                            models.FixedIp.reserved.is_(True))
 
 
-# -- fixed IPs -----------------------------------------------------------------
+# -- fixed IPs ----------------------------------------------------------------
 
 def _fixed_ip_get(context, address, session):
     row = (model_query(context, models.FixedIp, session)
@@ -1481,6 +1493,7 @@ def _fixed_ip_get(context, address, session):
 
 @require_admin_context
 def fixed_ip_create(context, values):
+    """Add one address to a network; returns the row."""
     with _session() as session:
         return _create(session, models.FixedIp, values)
 
@@ -1603,7 +1616,7 @@ def fixed_ip_update(context, address, values):
         return session.get(models.FixedIp, row.id)
 
 
-# -- floating IPs --------------------------------------------------------------
+# -- floating IPs -------------------------------------------------------------
 
 def _floating_ip_get(context, address, session):
     row = (model_query(context, models.FloatingIp, session,
@@ -1616,6 +1629,7 @@ def _floating_ip_get(context, address, session):
 
 @require_admin_context
 def floating_ip_create(context, values):
+    """Add an address to a network host's pool; returns the row."""
     with _session() as session:
         return _create(session, models.FloatingIp, values)
 
@@ -1718,7 +1732,7 @@ def floating_ip_update(context, address, values):
         return session.get(models.FloatingIp, row.id)
 
 
-# -- volumes -------------------------------------------------------------------
+# -- volumes ------------------------------------------------------------------
 
 def _volume_get(context, volume_id, session):
     query = (model_query(context, models.Volume, session, project_only=True)
@@ -1741,6 +1755,7 @@ def volume_create(context, values):
 
 @require_context
 def volume_get(context, volume_id):
+    """A volume the context may see (VolumeNotFound otherwise)."""
     with _session() as session:
         return _volume_get(context, volume_id, session)
 
@@ -1909,7 +1924,7 @@ def volume_get_shelf_and_blade(context, volume_id):
         return row.shelf_id, row.blade_id
 
 
-# -- consoles ------------------------------------------------------------------
+# -- consoles -----------------------------------------------------------------
 
 @require_admin_context
 def console_pool_create(context, values):
@@ -1999,7 +2014,7 @@ def console_get(context, console_id, instance_id=None):
         return row
 
 
-# -- resize migrations ---------------------------------------------------------
+# -- resize migrations --------------------------------------------------------
 
 def _migration_get(context, migration_id, session):
     row = (model_query(context, models.Migration, session)
@@ -2044,7 +2059,7 @@ def migration_get_by_instance_and_status(context, instance_id, status):
         return row
 
 
-# -- zones ---------------------------------------------------------------------
+# -- zones --------------------------------------------------------------------
 
 def _zone_get(context, zone_id, session):
     row = (model_query(context, models.Zone, session)

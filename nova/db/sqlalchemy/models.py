@@ -42,6 +42,7 @@ NAMING_CONVENTION = {
 # floating_ip.fixed_ip.instance.security_groups and
 # security_group.rules[n].grantee_group.rules.
 _DEPTH = 3
+_EAGER = {'lazy': 'selectin', 'join_depth': _DEPTH}
 
 MYSQL_TABLE_ARGS = {'mysql_engine': 'InnoDB', 'mysql_charset': 'utf8mb4'}
 
@@ -73,7 +74,7 @@ class NovaBase:
     deleted = sa.Column(sa.Integer, nullable=False, default=0,
                         server_default=sa.text('0'))
 
-    # -- persistence -----------------------------------------------------------
+    # -- persistence ---------------------------------------------------------
 
     def save(self, session):
         session.add(self)
@@ -87,7 +88,7 @@ class NovaBase:
         session.add(self)
         session.flush()
 
-    # -- the dict-like interface -----------------------------------------------
+    # -- the dict-like interface ---------------------------------------------
 
     @classmethod
     def _settable(cls, key):
@@ -231,7 +232,7 @@ class Instance(NovaBase, Base):
     locked = sa.Column(sa.Boolean, default=False)
     os_type = sa.Column(sa.String(255))
 
-    instance_type = orm.relationship('InstanceType', lazy='selectin', join_depth=_DEPTH)
+    instance_type = orm.relationship('InstanceType', **_EAGER)
 
     @property
     def name(self):
@@ -249,7 +250,7 @@ class InstanceMetadata(NovaBase, Base):
 
 
 Instance.metadata_items = orm.relationship(
-    InstanceMetadata, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    InstanceMetadata, viewonly=True, **_EAGER,
     primaryjoin=sa.and_(InstanceMetadata.instance_id == Instance.id,
                         InstanceMetadata.deleted == 0))
 
@@ -305,7 +306,7 @@ SecurityGroup.instances = orm.relationship(
     secondaryjoin=sa.and_(_sg_assoc.c.instance_id == Instance.id,
                           Instance.deleted == 0))
 Instance.security_groups = orm.relationship(
-    SecurityGroup, secondary=_sg_assoc, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    SecurityGroup, secondary=_sg_assoc, viewonly=True, **_EAGER,
     primaryjoin=sa.and_(_sg_assoc.c.instance_id == Instance.id,
                         _sg_assoc.c.deleted == 0),
     secondaryjoin=sa.and_(_sg_assoc.c.security_group_id == SecurityGroup.id,
@@ -325,16 +326,16 @@ class SecurityGroupIngressRule(NovaBase, Base):
     # Source group: traffic from that group's instances is admitted.
     group_id = sa.Column(sa.Integer, sa.ForeignKey('security_groups.id'))
 
-    parent_group = orm.relationship(SecurityGroup, foreign_keys=[parent_group_id],
-                                    lazy='selectin', join_depth=_DEPTH)
+    parent_group = orm.relationship(SecurityGroup,
+                                    foreign_keys=[parent_group_id], **_EAGER)
     grantee_group = orm.relationship(SecurityGroup, foreign_keys=[group_id],
-                                     lazy='selectin', join_depth=_DEPTH)
+                                     **_EAGER)
 
 
 SecurityGroupRule = SecurityGroupIngressRule
 
 SecurityGroup.rules = orm.relationship(
-    SecurityGroupIngressRule, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    SecurityGroupIngressRule, viewonly=True, **_EAGER,
     primaryjoin=sa.and_(
         SecurityGroupIngressRule.parent_group_id == SecurityGroup.id,
         SecurityGroupIngressRule.deleted == 0))
@@ -382,12 +383,12 @@ class FixedIp(NovaBase, Base):
     leased = sa.Column(sa.Boolean, default=False)
     reserved = sa.Column(sa.Boolean, default=False)
 
-    network = orm.relationship(Network, lazy='selectin', join_depth=_DEPTH)
-    instance = orm.relationship(Instance, lazy='selectin', join_depth=_DEPTH)
+    network = orm.relationship(Network, **_EAGER)
+    instance = orm.relationship(Instance, **_EAGER)
 
 
 Instance.fixed_ips = orm.relationship(
-    FixedIp, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    FixedIp, viewonly=True, **_EAGER,
     order_by=FixedIp.id,
     primaryjoin=sa.and_(FixedIp.instance_id == Instance.id,
                         FixedIp.deleted == 0))
@@ -411,11 +412,11 @@ class FloatingIp(NovaBase, Base):
     project_id = sa.Column(sa.String(255))
     host = sa.Column(sa.String(255))
 
-    fixed_ip = orm.relationship(FixedIp, lazy='selectin', join_depth=_DEPTH)
+    fixed_ip = orm.relationship(FixedIp, **_EAGER)
 
 
 FixedIp.floating_ips = orm.relationship(
-    FloatingIp, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    FloatingIp, viewonly=True, **_EAGER,
     primaryjoin=sa.and_(FloatingIp.fixed_ip_id == FixedIp.id,
                         FloatingIp.deleted == 0))
 
@@ -448,7 +449,7 @@ class Volume(NovaBase, Base):
     provider_location = sa.Column(sa.String(255))
     provider_auth = sa.Column(sa.String(255))
 
-    instance = orm.relationship(Instance, lazy='selectin', join_depth=_DEPTH)
+    instance = orm.relationship(Instance, **_EAGER)
 
     @property
     def name(self):
@@ -456,7 +457,7 @@ class Volume(NovaBase, Base):
 
 
 Instance.volumes = orm.relationship(
-    Volume, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    Volume, viewonly=True, **_EAGER,
     primaryjoin=sa.and_(Volume.instance_id == Instance.id,
                         Volume.deleted == 0))
 
@@ -567,7 +568,7 @@ class UserProjectRoleAssociation(NovaBase, Base):
 
 _upa = UserProjectAssociation.__table__
 Project.members = orm.relationship(
-    User, secondary=_upa, viewonly=True, lazy='selectin', join_depth=_DEPTH,
+    User, secondary=_upa, viewonly=True, **_EAGER,
     order_by=User.id,
     primaryjoin=_upa.c.project_id == Project.id,
     secondaryjoin=_upa.c.user_id == User.id)
@@ -605,7 +606,7 @@ class Console(NovaBase, Base):
     port = sa.Column(sa.Integer)
     pool_id = sa.Column(sa.Integer, sa.ForeignKey('console_pools.id'))
 
-    pool = orm.relationship(ConsolePool, lazy='selectin', join_depth=_DEPTH)
+    pool = orm.relationship(ConsolePool, **_EAGER)
 
 
 ConsolePool.consoles = orm.relationship(

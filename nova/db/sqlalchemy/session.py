@@ -78,8 +78,27 @@ def _sqlite_on_connect(dbapi_conn, _record):
         cursor.close()
 
 
+def _cooperative_psycopg():
+    """Make psycopg wait for the server through the (green) select module.
+
+    psycopg waits for replies in C (``wait_c``) unless it sees gevent, so
+    under eventlet one slow query would stall every green thread of the
+    daemon.  ``wait_select`` goes through ``select.select``, which eventlet's
+    monkey patching makes cooperative.
+    """
+    try:
+        from eventlet import patcher
+    except ImportError:
+        return
+    if patcher.is_monkey_patched('select'):
+        from psycopg import waiting
+        waiting.wait = waiting.wait_select
+
+
 def _make_engine(url):
     backend = sa.engine.make_url(url).get_backend_name()
+    if backend == 'postgresql':
+        _cooperative_psycopg()
     kwargs = {'echo': bool(FLAGS.sql_connection_debug)}
     if backend == 'sqlite':
         kwargs['connect_args'] = {'timeout': FLAGS.sqlite_busy_timeout,

@@ -185,3 +185,19 @@ def test_pool_claims_from_concurrent_processes(backend):
     assert len(got) == total
     assert len(set(got)) == total
     assert db.network_count_available_ips(admin, net.id) == 0
+
+
+@pytest.mark.parametrize('kind', [
+    pytest.param('mysql', marks=pytest.mark.needs_mysql),
+    pytest.param('postgresql', marks=pytest.mark.needs_postgres)])
+def test_a_waiting_query_does_not_stall_other_green_threads(request, kind):
+    make = {'mysql': _mysql_db, 'postgresql': _postgres_db}[kind]
+    url, drop = make(request)
+    try:
+        proc = subprocess.run([sys.executable,
+                               os.path.join(HERE, 'green_worker.py'), url],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        drop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith('ok')
