@@ -1,0 +1,1 @@
+"""The libvirt (QEMU/KVM) virt driver."""
