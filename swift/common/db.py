@@ -17,6 +17,11 @@ Differences from the original, on purpose:
   deletion that still carries its timestamp so it wins over older values.
 * A new database is built in a temp file and hard-linked into place, so a
   crash or a concurrent creator never leaves a half-made database.
+
+For replication (swift.common.db_replicator) a changed row is deleted and
+inserted again, so it gets a new ROWID: "rows past a replica's sync point"
+is then exactly what that replica may lack.  ``incoming_sync`` and
+``outgoing_sync`` hold those points per remote replica id.
 """
 
 import hashlib

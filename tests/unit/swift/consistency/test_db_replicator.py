@@ -7,9 +7,11 @@ import time
 from webob import Request
 
 from swift.account.replicator import AccountReplicator
+from swift.account.server import AccountController
 from swift.common.db import AccountBroker, ContainerBroker
 from swift.common.utils import hash_path, storage_directory
 from swift.container.replicator import ContainerReplicator
+from swift.container.server import ContainerController
 from tests.unit.swift.consistency.conftest import point_rsync_at_local_devices
 
 
@@ -21,8 +23,6 @@ def container_db(nodes, index, part, account='a', container='c'):
 
 
 def put(nodes, index, path, headers):
-    app = ContainerReplicator  # noqa: F841 (documentation: servers differ)
-    from swift.container.server import ContainerController
     server = ContainerController(nodes.conf_for_app(index))
     resp = Request.blank(path, method='PUT', headers=headers).get_response(
         server)
@@ -168,7 +168,6 @@ def test_account_replicator_spreads_status_and_rows(nodes):
     ring = nodes.serve('account')
     part, primaries = ring.get_nodes('a')
     first, second = [nodes.index_of(n) for n in primaries[:2]]
-    from swift.account.server import AccountController
     for index in (first, second):
         server = AccountController(nodes.conf_for_app(index))
         assert Request.blank('/sd%d/%d/a' % (index, part), method='PUT',
