@@ -53,6 +53,7 @@ from nova.virt import driver
 from nova.virt import images
 from nova.virt.libvirt import config
 from nova.virt.libvirt import configdrive
+from nova.virt.libvirt import firewall  # noqa: F401 - defines firewall_driver
 from nova.virt.libvirt import imagecache
 
 LOG = logging.getLogger(__name__)
