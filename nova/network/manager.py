@@ -190,16 +190,17 @@ class NetworkManager(manager.Manager):
 
     # -- addresses (RPC) -------------------------------------------------------
 
-    def _candidate_networks(self, context, instance):
+    def _candidate_networks(self, context, instance_id):
         """Networks an instance may take an address from, in order."""
         return db.network_get_all(context)
 
     def allocate_for_instance(self, context, instance_id, **kwargs):
+        # Few facade calls on purpose: every boot of the cloud passes here.
         ctxt = context.elevated()
-        instance = db.instance_get(ctxt, instance_id)
-        if db.fixed_ip_get_all_by_instance(ctxt, instance_id):
-            return self.get_instance_nw_info(ctxt, instance_id)
-        networks = self._candidate_networks(ctxt, instance)
+        bound = db.fixed_ip_get_all_by_instance(ctxt, instance_id)
+        if bound:
+            return [self._nw_info(ctxt, fixed_ip) for fixed_ip in bound]
+        networks = self._candidate_networks(ctxt, instance_id)
         if not networks:
             raise exception.NetworkNotFound(
                 'No networks defined; create one with: nova-manage network '
@@ -210,12 +211,21 @@ class NetworkManager(manager.Manager):
                                                      instance_id)
             except exception.FixedIpNotFound:
                 continue
-            db.fixed_ip_update(ctxt, address, {'allocated': True})
+            fixed_ip = db.fixed_ip_update(ctxt, address, {'allocated': True})
             LOG.info('allocated %s to instance %s', address, instance_id,
                      context=context)
-            return self.get_instance_nw_info(ctxt, instance_id)
+            return [self._nw_info(ctxt, fixed_ip)]
         raise exception.FixedIpNotFound(
             'No free fixed IP left in any network.', address=None)
+
+    @staticmethod
+    def _nw_info(ctxt, fixed_ip):
+        network = fixed_ip['network'] or db.network_get(
+            ctxt, fixed_ip['network_id'])
+        instance = fixed_ip['instance']
+        return build_network_info(fixed_ip, network,
+                                  instance['mac_address'] if instance
+                                  else None)
 
     def deallocate_for_instance(self, context, instance_id, **kwargs):
         ctxt = context.elevated(read_deleted=False)
@@ -235,20 +245,14 @@ class NetworkManager(manager.Manager):
 
     def get_instance_nw_info(self, context, instance_id, **kwargs):
         ctxt = context.elevated()
-        instance = db.instance_get(ctxt, instance_id)
-        info = []
-        for fixed_ip in db.fixed_ip_get_all_by_instance(ctxt, instance_id):
-            network = fixed_ip['network'] or db.network_get(
-                ctxt, fixed_ip['network_id'])
-            info.append(build_network_info(fixed_ip, network,
-                                           instance['mac_address']))
-        return info
+        return [self._nw_info(ctxt, fixed_ip) for fixed_ip in
+                db.fixed_ip_get_all_by_instance(ctxt, instance_id)]
 
 
 class FlatManager(NetworkManager):
     """Guests on one pre-made bridge, addresses injected into the guest."""
 
-    def _candidate_networks(self, context, instance):
+    def _candidate_networks(self, context, instance_id):
         networks = db.network_get_all(context)
         return [n for n in networks
                 if n['bridge'] == FLAGS.flat_network_bridge] or networks
