@@ -87,6 +87,10 @@ fetch() {  # fetch PACKAGE: its .deb in $debs (downloaded once); prints the path
     echo "$deb"
 }
 kdeb=$(fetch "$kpkg")
+# Kernels Debian has since replaced are of no more use here.
+for old in "$debs"/linux-image-*.deb; do
+    [ "$old" = "$kdeb" ] || rm -f "$old"
+done
 bdeb=$(fetch busybox-static)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nova-test-image.XXXXXX")

@@ -75,8 +75,9 @@ def apply_libvirt_flags(env, dirs):
     test, so fixtures call this again whenever they use the driver."""
     from nova import flags
     import nova.image.local  # noqa: F401 - defines local_image_path
-    import nova.virt.libvirt.connection  # noqa: F401 - defines its flags
+    from nova.virt.libvirt import connection  # defines its flags
     FLAGS = flags.FLAGS
+    assert connection.FLAGS is FLAGS
     FLAGS.libvirt_type = 'qemu'
     FLAGS.libvirt_uri = env.uri
     FLAGS.instances_path = dirs['instances']

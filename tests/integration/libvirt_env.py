@@ -96,7 +96,7 @@ class LibvirtEnv:
         self.uri = None
         self._ns_made = False
 
-    # -- lifecycle -------------------------------------------------------------
+    # -- lifecycle ------------------------------------------------------------
 
     def start(self, timeout=30):
         try:
@@ -207,7 +207,7 @@ class LibvirtEnv:
             except (OSError, ValueError):
                 continue
 
-    # -- helpers ---------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------
 
     def ns_run(self, *argv, check=True, timeout=60):
         return run('ip', 'netns', 'exec', self.ns, *argv, check=check,

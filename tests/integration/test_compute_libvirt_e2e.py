@@ -49,7 +49,8 @@ def cloud(rabbit, libvirt_ns, test_image, tmp_path):
                 'scheduler_driver': 'nova.scheduler.chance.ChanceScheduler',
             })
         cloud.configure_this_process()
-        import nova.network.manager  # noqa: F401 - defines the flat flags
+        from nova.network import manager as network_manager
+        assert network_manager.FLAGS is FLAGS   # its flat_* flags exist
         FLAGS.glance_host = '127.0.0.1'
         FLAGS.glance_port = glance.api_port
         FLAGS.flat_network_bridge = libvirt_ns.bridge

@@ -35,7 +35,8 @@ def _assert_nothing_left(setup, instance, image_id=None):
     assert taps == []
     if image_id is not None:
         base = os.path.join(setup['dirs']['instances'], '_base')
-        leftovers = [n for n in os.listdir(base) if n.split('.')[0] == image_id]
+        leftovers = [n for n in os.listdir(base)
+                     if n.split('.')[0] == image_id]
         assert leftovers == [] or leftovers == [image_id + '.lock']
 
 

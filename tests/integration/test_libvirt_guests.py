@@ -216,7 +216,7 @@ def test_snapshots_boot_with_the_guests_disk(fleet, drv):
     boot counter, so the image holds the guest's disk, not the original."""
     service = _image_service(fleet)
     ctx = _ctx()
-    a, b = fleet['a'], fleet['b']
+    a = fleet['a']
     snaps = {}
     for key in ('a', 'b'):
         source = fleet[key]

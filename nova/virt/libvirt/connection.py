@@ -53,7 +53,7 @@ from nova.virt import driver
 from nova.virt import images
 from nova.virt.libvirt import config
 from nova.virt.libvirt import configdrive
-from nova.virt.libvirt import firewall  # noqa: F401 - defines firewall_driver
+from nova.virt.libvirt import firewall
 from nova.virt.libvirt import imagecache
 
 LOG = logging.getLogger(__name__)
@@ -153,10 +153,11 @@ class LibvirtConnection(driver.ComputeDriver):
             default_uri(FLAGS.libvirt_type)   # raises the clear error
         self._wrapped = None
         self._conn_lock = threading.Lock()
-        self.firewall = utils.import_class(FLAGS.firewall_driver)(conn=self)
+        self.firewall = utils.import_class(
+            FLAGS.firewall_driver or firewall.DEFAULT_DRIVER)(conn=self)
         self._host_stats = None
 
-    # -- the libvirt connection ------------------------------------------------
+    # -- the libvirt connection -----------------------------------------------
 
     @property
     def _conn(self):
@@ -214,7 +215,7 @@ class LibvirtConnection(driver.ComputeDriver):
         except exception.InstanceNotFound:
             return None
 
-    # -- paths -----------------------------------------------------------------
+    # -- paths ----------------------------------------------------------------
 
     @staticmethod
     def _instance_dir(instance_or_name):
@@ -232,7 +233,7 @@ class LibvirtConnection(driver.ComputeDriver):
     def _image_cache(self):
         return imagecache.ImageCache(self._base_dir())
 
-    # -- host ------------------------------------------------------------------
+    # -- host -----------------------------------------------------------------
 
     def init_host(self, host):
         os.makedirs(self._base_dir(), exist_ok=True)
@@ -264,7 +265,8 @@ class LibvirtConnection(driver.ComputeDriver):
         conn = self._conn
         _model, memory_mb, cpus = conn.getInfo()[:3]
         vcpus_used = 0
-        for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        active = libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE
+        for dom in conn.listAllDomains(active):
             try:
                 vcpus_used += dom.info()[3]
             except libvirt.libvirtError:
@@ -285,7 +287,7 @@ class LibvirtConnection(driver.ComputeDriver):
         }
         return dict(self._host_stats)
 
-    # -- building --------------------------------------------------------------
+    # -- building -------------------------------------------------------------
 
     def spawn(self, context, instance, network_info):
         name = instance['name']
@@ -453,7 +455,7 @@ class LibvirtConnection(driver.ComputeDriver):
                                  % FLAGS.libvirt_boot_timeout)
             time.sleep(POLL_INTERVAL)
 
-    # -- removing --------------------------------------------------------------
+    # -- removing -------------------------------------------------------------
 
     def destroy(self, instance, network_info=None, cleanup=True):
         name = instance['name']
@@ -511,7 +513,7 @@ class LibvirtConnection(driver.ComputeDriver):
             utils.execute('ip', 'link', 'delete', tap,
                           check_exit_code=[0, 1, 2])
 
-    # -- power -----------------------------------------------------------------
+    # -- power ----------------------------------------------------------------
 
     def reboot(self, instance, network_info, reboot_type='HARD'):
         """Hard: power off and boot the same definition.  Soft: ask the guest
@@ -585,7 +587,7 @@ class LibvirtConnection(driver.ComputeDriver):
         dom.create()
         self._wait_running(dom, instance['name'])
 
-    # -- rescue ----------------------------------------------------------------
+    # -- rescue ---------------------------------------------------------------
 
     def rescue(self, context, instance, network_info, rescue_image_id=None):
         name = instance['name']
@@ -642,7 +644,7 @@ class LibvirtConnection(driver.ComputeDriver):
             if os.path.exists(path):
                 os.unlink(path)
 
-    # -- snapshot --------------------------------------------------------------
+    # -- snapshot -------------------------------------------------------------
 
     def snapshot(self, context, instance, image_id):
         """Upload the root disk (flattened) into the queued image.
@@ -692,7 +694,7 @@ class LibvirtConnection(driver.ComputeDriver):
                 os.unlink(target)
         LOG.info('snapshot of %s uploaded as image %s', name, image_id)
 
-    # -- looking -----------------------------------------------------------------
+    # -- looking --------------------------------------------------------------
 
     def get_console_output(self, instance):
         name = instance['name']
@@ -745,7 +747,7 @@ class LibvirtConnection(driver.ComputeDriver):
             pass
         return diags
 
-    # -- not here (yet) --------------------------------------------------------
+    # -- not here (yet) -------------------------------------------------------
 
     def set_admin_password(self, instance, new_pass):
         raise NotImplementedError('the libvirt driver cannot set passwords '
@@ -762,7 +764,7 @@ class LibvirtConnection(driver.ComputeDriver):
         operator's); libvirt fails the boot clearly when one is missing."""
         return None
 
-    # -- firewall --------------------------------------------------------------
+    # -- firewall -------------------------------------------------------------
 
     def refresh_security_group_rules(self, security_group_id):
         return self.firewall.refresh_security_group_rules(security_group_id)

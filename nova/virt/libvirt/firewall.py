@@ -10,8 +10,8 @@ from nova import flags
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string('firewall_driver',
-                    'nova.virt.libvirt.firewall.NoopFirewallDriver',
+DEFAULT_DRIVER = 'nova.virt.libvirt.firewall.NoopFirewallDriver'
+flags.DEFINE_string('firewall_driver', DEFAULT_DRIVER,
                     'class that filters the traffic of libvirt guests')
 
 

@@ -86,7 +86,7 @@ def test_overlay_on_a_base_and_its_virtual_size(tmp_path):
     assert images.read_qcow2_backing(flat) == ''
 
 
-# -- the image cache ------------------------------------------------------------
+# -- the image cache ----------------------------------------------------------
 
 class CountingImageService:
     """Serves bytes from a dict; counts downloads; can be slow or fail."""
