@@ -17,6 +17,7 @@ tenant's disk) as its backing file, and boot it to read that file.  Here:
 
 import json
 import os
+import shutil
 
 from nova import exception
 from nova import log as logging
@@ -28,6 +29,8 @@ LOG = logging.getLogger(__name__)
 RAW_FORMATS = ('raw', 'ami', 'aki', 'ari', 'iso')
 ACCEPTED_FORMATS = ('raw', 'qcow2')
 QEMU_IMG_TIMEOUT = 600
+INFO_MAX_BYTES = 1024 ** 3
+INFO_MAX_CPU_SECONDS = 30
 
 
 class ImageUnacceptable(exception.Invalid):
@@ -50,13 +53,23 @@ def fetch(context, image_service, image_id, path):
     return image_service.download(context, image_id, path)
 
 
+def _limited(cmd):
+    """``cmd`` under prlimit: a crafted image must not make qemu-img eat
+    the host's memory or CPU while it is being inspected (CVE-2015-5162)."""
+    if shutil.which('prlimit'):
+        return ['prlimit', '--as=%d' % INFO_MAX_BYTES,
+                '--cpu=%d' % INFO_MAX_CPU_SECONDS, '--'] + cmd
+    return cmd
+
+
 def qemu_img_info(path):
     """``qemu-img info`` of ``path`` as a dict, probing its format.
 
-    Only ever used on files that will be checked, not opened by a guest.
+    Only ever used on files that will be checked, not opened by a guest;
+    qemu-img info does not open backing files.
     """
-    out, _err = utils.execute('qemu-img', 'info', '--output=json', path,
-                              timeout=QEMU_IMG_TIMEOUT)
+    out, _err = utils.execute(*_limited(['qemu-img', 'info', '--output=json',
+                                         path]), timeout=QEMU_IMG_TIMEOUT)
     try:
         return json.loads(out)
     except ValueError:
@@ -126,8 +139,9 @@ def check_disk_image(image_id, path, declared_format):
 
 def virtual_size(path, fmt):
     """Size in bytes the guest sees, opening ``path`` as ``fmt`` only."""
-    out, _err = utils.execute('qemu-img', 'info', '--output=json', '-f', fmt,
-                              path, timeout=QEMU_IMG_TIMEOUT)
+    out, _err = utils.execute(*_limited(['qemu-img', 'info', '--output=json',
+                                         '-f', fmt, path]),
+                              timeout=QEMU_IMG_TIMEOUT)
     return int(json.loads(out)['virtual-size'])
 
 
