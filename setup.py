@@ -15,7 +15,10 @@ setup(
                                     'glance', 'glance.*']),
     include_package_data=True,
     package_data={'nova': ['db/migrations/*.ini', 'db/migrations/*.mako',
-                           'db/migrations/versions/*.py']},
+                           'db/migrations/versions/*.py'],
+                  'glance': ['registry/db/migrations/*.py',
+                             'registry/db/migrations/*.mako',
+                             'registry/db/migrations/versions/*.py']},
     scripts=sorted(p for p in glob.glob('bin/*') if not p.endswith('~')),
     install_requires=[line.strip() for line in open('requirements.txt')
                       if line.strip() and not line.startswith('#')],

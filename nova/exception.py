@@ -187,6 +187,56 @@ class TokenNotFound(NotFound):
     message = 'Auth token could not be found.'
 
 
+class NoMoreNetworks(NotFound):
+    message = 'There are no networks left to give out.'
+
+
+class NoMoreFixedIps(NotFound):
+    message = 'No fixed IP addresses are left in the network.'
+
+
+class NoMoreFloatingIps(NotFound):
+    message = 'No floating IP addresses are left.'
+    ec2_code = 'AddressLimitExceeded'
+
+
+class NoMoreTargets(NotFound):
+    message = 'No iSCSI targets are left on this host.'
+
+
+class QuotaNotFound(NotFound):
+    message = 'No quota for project %(project_id)s.'
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    message = 'Security group rule %(rule_id)s could not be found.'
+    ec2_code = 'InvalidPermission.NotFound'
+
+
+class InstanceMetadataNotFound(NotFound):
+    message = 'Instance %(instance_id)s has no metadata key %(key)s.'
+
+
+class ConsolePoolNotFound(NotFound):
+    message = 'Console pool %(pool_id)s could not be found.'
+
+
+class ConsoleNotFound(NotFound):
+    message = 'Console %(console_id)s could not be found.'
+
+
+class MigrationNotFound(NotFound):
+    message = 'Migration %(migration_id)s could not be found.'
+
+
+class ZoneNotFound(NotFound):
+    message = 'Zone %(zone_id)s could not be found.'
+
+
+class HostBinaryNotFound(ServiceNotFound):
+    message = 'No service %(binary)s on host %(host)s.'
+
+
 class QuotaError(NovaException):
     message = 'Quota exceeded: %(reason)s'
     code = 413

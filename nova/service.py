@@ -184,7 +184,10 @@ def serve(*services):
     for svc in services:
         svc.start()
     try:
-        stop_event.wait()
+        # Wake up now and then: a signal arriving while the hub sleeps with
+        # nothing else scheduled would otherwise wait for the next timer.
+        while not stop_event.ready():
+            eventlet.sleep(0.5)
     finally:
         for svc in services:
             svc.stop()

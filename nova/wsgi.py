@@ -100,7 +100,10 @@ class Server:
             eventlet.wsgi.server, self._socket, _true_content_type(self.app),
             custom_pool=self._pool, log=self._logger,
             # debug=False: never send a traceback to the client.
-            debug=False, socket_timeout=timeout)
+            debug=False, socket_timeout=timeout,
+            # Header names go out as the app wrote them: S3 clients read
+            # x-amz-meta-* names back verbatim.
+            capitalize_response_headers=False)
         LOG.info('%s listening on %s:%s', self.name, self.host, self.port)
         return self
 

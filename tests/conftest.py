@@ -42,6 +42,32 @@ def rabbit():
 
 
 @pytest.fixture
+def rabbit_vhost(rabbit):
+    """A RabbitMQ virtual host of this test's own, deleted afterwards.
+
+    Queues are named by topic alone, so services of two tests on one vhost
+    would consume each other's messages.
+    """
+    import subprocess
+    import uuid
+    name = 'nova-test-%s' % uuid.uuid4().hex[:10]
+
+    def ctl(*args):
+        proc = subprocess.run(['rabbitmqctl'] + list(args),
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            pytest.fail('rabbitmqctl %s failed: %s%s'
+                        % (' '.join(args), proc.stdout, proc.stderr),
+                        pytrace=False)
+    ctl('add_vhost', name)
+    try:
+        ctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*')
+        yield name
+    finally:
+        ctl('delete_vhost', name)
+
+
+@pytest.fixture
 def mysql_server():
     require_service('mysql')
 

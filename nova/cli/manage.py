@@ -370,3 +370,7 @@ def main(argv=None):
         sys.stderr.write('nova-manage: %s\n' % e)
         return 1
     return 0
+
+
+# Categories of the services built on the foundation register themselves.
+from nova.cli import manage_compute  # noqa: E402,F401

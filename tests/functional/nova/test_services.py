@@ -17,10 +17,12 @@ def _state(flagfile, binary):
     return None
 
 
-def test_services_heartbeat_and_go_down(rabbit, tmp_path):
+def test_services_heartbeat_and_go_down(rabbit_vhost, tmp_path):
     flagfile = helpers.write_flagfile(str(tmp_path), report_interval=1,
                                       periodic_interval=1,
-                                      service_down_time=5, host='ft-host')
+                                      service_down_time=5, host='ft-host',
+                                      rabbit_virtual_host=rabbit_vhost,
+                                      connection_type='fake')
     helpers.nova_manage(flagfile, 'db', 'sync')
     compute = helpers.Daemon('nova-compute', flagfile)
     scheduler = helpers.Daemon('nova-scheduler', flagfile)

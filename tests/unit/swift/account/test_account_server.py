@@ -234,7 +234,7 @@ class TestAccountErrors:
         assert call(app, '/sda/0/' + 'a' * 257, 'HEAD').status_int == 400
 
     def test_unknown_verbs_are_405(self, app):
-        for method in ('COPY', 'OPTIONS', 'get', '__init__', 'REPLICATE'):
+        for method in ('COPY', 'OPTIONS', 'get', '__init__'):
             assert call(app, '/sda/0/a', method).status_int == 405
 
     def test_internal_error_is_500_without_traceback(self, app, monkeypatch):
