@@ -18,7 +18,11 @@ FLAGS = flags.FLAGS
 
 
 def lv_error(code, message='libvirt says no'):
+    # libvirtError takes its text from the thread's last real libvirt
+    # error when there is one; this one must say only what we say.
+    libvirt.virResetLastError()
     e = libvirt.libvirtError(message)
+    e.args = (message,)
     e.err = (code, 0, message, 2, None, None, None, 0, 0)
     return e
 
