@@ -6,6 +6,15 @@ have already been sent: the caller streams a body with ``conn.send(chunk)``
 and then reads ``conn.getresponse()``.  With ``Expect: 100-continue`` the
 caller first reads the interim answer with ``conn.getexpect()``.
 
+A server may answer ``Expect: 100-continue`` with its final answer instead
+of ``100 Continue`` -- a refusal (507, 409, ...) or, for an empty body, the
+real result (an object server stores a zero-byte PUT without ever reading
+its body).  ``getexpect()`` then returns that final response, fully parsed
+(headers and body readable), and ``getresponse()`` hands back the same
+object.  An earlier version returned only a status line whose reason still
+ended in CR LF; a proxy that copied it into its own status line sent a
+blank line where its headers belonged, and clients waited for the close.
+
 Sockets come from eventlet.green, so a connection only blocks its own
 greenthread even in a process that was not monkey-patched.  The caller bounds
 connecting with ``eventlet.Timeout(conn_timeout)`` and each read with
@@ -21,7 +30,7 @@ from swift.common.utils import quote
 
 
 class ExpectResponse:
-    """The interim answer to ``Expect: 100-continue`` (or an early final one)."""
+    """The interim ``100 Continue`` answer to ``Expect: 100-continue``."""
 
     def __init__(self, status, reason, headers):
         self.status = status
@@ -38,14 +47,36 @@ class ExpectResponse:
 class BufferedHTTPResponse(http.client.HTTPResponse):
     """HTTPResponse that can also read just a 100-continue answer."""
 
+    _pending_status = None
+
+    def _read_status(self):
+        # begin() reads the status line itself; expect_response() may have
+        # read it already.
+        if self._pending_status is not None:
+            status, self._pending_status = self._pending_status, None
+            return status
+        return super()._read_status()
+
     def expect_response(self):
+        """Read the answer to ``Expect: 100-continue``.
+
+        ``100 Continue`` gives an `ExpectResponse` and leaves the socket
+        ready for the body; any other status is the final answer, and this
+        response is returned begun (headers parsed, body readable).
+        """
         version, status, reason = self._read_status()
-        headers = http.client.parse_headers(self.fp)
-        return ExpectResponse(status, reason, headers)
+        if status == http.client.CONTINUE:
+            headers = http.client.parse_headers(self.fp)
+            return ExpectResponse(status, reason.strip(), headers)
+        self._pending_status = (version, status, reason)
+        self.begin()
+        return self
 
 
 class BufferedHTTPConnection(http.client.HTTPConnection):
     response_class = BufferedHTTPResponse
+
+    _early_response = None
 
     def connect(self):
         self._connected_at = time.time()
@@ -62,18 +93,33 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
                                   skip_accept_encoding=skip_accept_encoding)
 
     def getexpect(self):
-        """Read the interim response (100 Continue, or an error status)."""
-        response = BufferedHTTPResponse(self.sock, method=self._method)
-        try:
-            return response.expect_response()
-        finally:
-            # The socket stays open for the body and the final response;
-            # only this reader's buffered file object is dropped.
-            response.fp = None
+        """The interim answer (status 100), or the server's final answer.
+
+        A final answer is also what the next ``getresponse()`` returns, so
+        its body can be read (and the connection reused) as usual.
+        """
+        response = self.response_class(self.sock, method=self._method)
+        answer = response.expect_response()
+        if answer is response:
+            self._early_response = response
+            return response
+        # The socket stays open for the body and the final response; only
+        # this reader's buffered file object goes (the server sends nothing
+        # more before it has the body, so nothing buffered is lost).
+        response.fp.close()
+        response.fp = None
+        return answer
 
     def getresponse(self):
-        response = super().getresponse()
-        return response
+        early = self._early_response
+        if early is not None:
+            self._early_response = None
+            return early
+        return super().getresponse()
+
+    def close(self):
+        self._early_response = None
+        super().close()
 
 
 def _header_value(value):

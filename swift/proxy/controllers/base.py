@@ -70,6 +70,10 @@ def is_success(status):
 
 
 def status_line(status, reason=None):
+    """'<status> <reason>' for a response; a reason taken from a storage
+    node loses any CR/LF (it once kept its line end and broke the reply)."""
+    if reason:
+        reason = ' '.join(reason.split())
     if not reason:
         cls = status_map.get(status)
         reason = cls.title if cls else {498: 'Slow Down',

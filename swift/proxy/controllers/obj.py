@@ -319,27 +319,29 @@ class ObjectController(Controller):
             headers = self.backend_headers(req, **extra)
             pile.spawn(self._connect_put_node, nodes, partition, headers)
         conns = []
-        early = []  # final answers some nodes gave instead of 100 Continue
+        stored = []  # final 2xx answers given instead of 100 Continue
+        refusals = []  # final 4xx answers given instead of 100 Continue
         for conn, answer in pile:
             if conn is not None:
                 conns.append(conn)
             elif answer is not None:
-                early.append(answer)
-        if len(conns) < quorum:
-            if early:
-                resp = best_response(req, [a[0] for a in early],
-                                     [a[1] for a in early],
-                                     [a[2] for a in early], 'Object PUT',
-                                     replicas)
+                (stored if is_success(answer[0]) else refusals).append(answer)
+        if len(conns) + len(stored) < quorum:
+            if refusals:
+                resp = best_response(req, *_columns(refusals, 3),
+                                     'Object PUT', replicas)
                 if resp.status_int < 500:
                     return resp
             self.app.logger.error('Object PUT %s: %d connections of %d '
-                                  'needed', self._path(), len(conns), quorum)
+                                  'needed', self._path(),
+                                  len(conns) + len(stored), quorum)
             return text_response(503, 'Service Unavailable\n', request=req)
         if body_iter is None:
             body_iter = self._client_chunks(req)
         try:
-            conns = self._send_body(conns, body_iter, chunked, quorum)
+            if conns:
+                conns = self._send_body(conns, body_iter, chunked,
+                                        quorum - len(stored))
         except ClientTimeout:
             return text_response(408, 'Request Timeout\n', request=req)
         except ClientDisconnect:
@@ -347,20 +349,30 @@ class ObjectController(Controller):
         except BodyTooLarge:
             return text_response(413, 'Your request is too large.\n',
                                  request=req)
+        finally:
+            if hasattr(body_iter, 'close'):
+                body_iter.close()
         if conns is None:
             return text_response(503, 'Service Unavailable\n', request=req)
-        return self._put_results(req, conns, replicas, timestamp)
+        return self._put_results(req, conns, stored, replicas, timestamp)
 
     def _connect_put_node(self, nodes, partition, headers):
         """(connection that said 100 Continue, None) or (None, final
-        answer or None)."""
-        answer = None
+        answer as (status, reason, body, headers)) or (None, None) when no
+        node could take it.
+
+        An object server answers an empty PUT at once with its final
+        status (it stores the object without reading a body): a 2xx there
+        is a stored replica, not a failure.
+        """
+        empty_body = headers.get('Content-Length') == '0'
         for node in nodes:
             try:
                 conn = self._connect(node, partition, 'PUT', self._path(),
                                      headers)
                 with Timeout(self.app.node_timeout):
                     expect = conn.getexpect()
+                    body = b'' if expect.status == 100 else expect.read()
             except (Exception, Timeout) as e:
                 self.app.exception_occurred(
                     node, 'Object', 'Expect: 100-continue on %s: %s'
@@ -370,17 +382,24 @@ class ObjectController(Controller):
                 conn.node = node
                 return conn, None
             conn.close()
+            answer = (expect.status, expect.reason, body,
+                      expect.getheaders())
             if expect.status == 507:
                 self.app.error_limit(node)
             elif expect.status >= 500:
                 self.app.error_occurred(
                     node, 'Object server answered %d to PUT %s'
                     % (expect.status, self._path()))
+            elif is_success(expect.status) and not empty_body:
+                # It cannot have stored a body it never read.
+                self.app.error_occurred(
+                    node, 'Object server answered %d to PUT %s before '
+                    'reading the body' % (expect.status, self._path()))
             else:
-                # a real refusal (e.g. 400, 409): asking another node
-                # would not change its mind
-                return None, (expect.status, expect.reason, b'')
-        return None, answer
+                # stored (empty body), or a real refusal (e.g. 400, 409):
+                # asking another node would not change its mind
+                return None, answer
+        return None, None
 
     def _client_chunks(self, req):
         """The client's body in chunks; raises ClientTimeout /
@@ -444,8 +463,10 @@ class ObjectController(Controller):
                 conn.close()
         return alive
 
-    def _put_results(self, req, conns, replicas, timestamp):
-        statuses, reasons, bodies, etags = [], [], [], set()
+    def _put_results(self, req, conns, stored, replicas, timestamp):
+        """Answer from the final status of every replica: those read from
+        ``conns`` now and the ``stored`` answers given early."""
+        answers = list(stored)
         for conn in conns:
             try:
                 with Timeout(self.app.node_timeout):
@@ -465,17 +486,19 @@ class ObjectController(Controller):
                 self.app.error_occurred(
                     conn.node, 'Object server answered %d to PUT %s'
                     % (resp.status, self._path()))
-            statuses.append(resp.status)
-            reasons.append(resp.reason)
-            bodies.append(body)
-            if is_success(resp.status):
-                etags.add((resp.getheader('etag') or '').strip('"'))
+            answers.append((resp.status, resp.reason, body,
+                            resp.getheaders()))
+        etags = set()
+        for status, _reason, _body, headers in answers:
+            if is_success(status):
+                etags.add(dict((k.lower(), v) for k, v in headers).get(
+                    'etag', '').strip('"'))
         if len(etags) > 1:
             self.app.logger.error('Object servers returned %d mismatched '
                                   'etags for %s', len(etags), self._path())
             return text_response(500, 'Internal Server Error\n',
                                  request=req)
-        resp = best_response(req, statuses, reasons, bodies, 'Object PUT',
+        resp = best_response(req, *_columns(answers, 3), 'Object PUT',
                              replicas, self.app.logger)
         if is_success(resp.status_int):
             if etags:
@@ -483,3 +506,7 @@ class ObjectController(Controller):
             resp.last_modified = float(timestamp)
         return resp
 
+
+def _columns(answers, count):
+    """[(a, b, c, ...)] -> [a...], [b...], [c...] (the first ``count``)."""
+    return [[answer[i] for answer in answers] for i in range(count)]

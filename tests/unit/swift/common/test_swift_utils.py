@@ -327,6 +327,49 @@ class TestBufferedHttp:
         assert meta.encode('latin-1') == '\u00e9'.encode('utf-8')
         assert body == b'hello'
 
+    @pytest.fixture
+    def early_server(self):
+        """Answers without reading the body, as an object server does for
+        an empty PUT (201) or a refused one (409 with a reason)."""
+        def app(env, start):
+            if env['PATH_INFO'].endswith('/refused'):
+                start('409 Conflict', [('Content-Length', '5')])
+                return [b'newer']
+            start('201 Created', [('Content-Length', '0'),
+                                  ('ETag', 'd41d8cd98f00b204e9800998ecf8427e')])
+            return [b'']
+
+        sock = eventlet.listen(('127.0.0.1', 0))
+        thread = eventlet.spawn(eventlet.wsgi.server, sock, app,
+                                log_output=False)
+        yield sock.getsockname()[1]
+        thread.kill()
+        sock.close()
+
+    def test_expect_answered_with_final_success(self, early_server):
+        conn = http_connect('127.0.0.1', early_server, 'sda1', 3, 'PUT',
+                            '/a/c/empty', {'Expect': '100-continue',
+                                           'Content-Length': '0'})
+        answer = conn.getexpect()
+        assert answer.status == 201
+        # the reason phrase without its line end (it used to keep '\r\n')
+        assert answer.reason == 'Created'
+        assert answer.getheader('etag') == 'd41d8cd98f00b204e9800998ecf8427e'
+        resp = conn.getresponse()
+        assert resp is answer
+        assert resp.read() == b''
+        conn.close()
+
+    def test_expect_answered_with_final_refusal_keeps_body(self,
+                                                           early_server):
+        conn = http_connect('127.0.0.1', early_server, 'sda1', 3, 'PUT',
+                            '/a/c/refused', {'Expect': '100-continue',
+                                             'Content-Length': '4'})
+        answer = conn.getexpect()
+        assert (answer.status, answer.reason) == (409, 'Conflict')
+        assert conn.getresponse().read() == b'newer'
+        conn.close()
+
     def test_raw_get(self, server):
         port, seen = server
         conn = http_connect_raw('127.0.0.1', port, 'GET', '/x')

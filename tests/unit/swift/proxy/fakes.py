@@ -9,6 +9,9 @@ listings, ranges, ETag checks), and failures can be injected per node:
 - ``unmounted``: every answer (and the 100-continue) is 507;
 - ``broken``: every answer is 500;
 - ``hang_expect``: getexpect() raises a Timeout (a stuck node).
+
+As a real object server does, a node answers a PUT with
+``Content-Length: 0`` with its final status instead of 100 Continue.
 """
 
 import hashlib
@@ -125,6 +128,11 @@ class FakeConn:
             return FakeResponse(507)
         if self.key in self.cluster.broken:
             return FakeResponse(500)
+        if self.headers.get('content-length') == '0' and \
+                'chunked' not in self.headers.get('transfer-encoding', ''):
+            # like a real object server: an empty PUT is stored (and
+            # answered) at once, without a 100 Continue
+            return self.getresponse()
         return FakeResponse(100)
 
     def send(self, data):
