@@ -175,14 +175,7 @@ class SwiftStore(base.Store):
             if stream:
                 return conn, resp
             try:
-                if method != 'GET' and resp.length is None and \
-                        not resp.chunked:
-                    # An answer with no framing ends only when the server
-                    # closes; a PUT/DELETE answer carries nothing we need,
-                    # so do not wait for a close that may never come.
-                    data = b''
-                else:
-                    data = resp.read()
+                data = resp.read()
             finally:
                 conn.close()
             return resp, data
