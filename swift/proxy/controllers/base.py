@@ -299,7 +299,7 @@ class Controller:
         try:
             while True:
                 with ChunkReadTimeout(self.app.node_timeout):
-                    chunk = source.read(self.app.client_chunk_size)
+                    chunk = source.read(self.app.object_chunk_size)
                 if not chunk:
                     break
                 yield chunk
