@@ -17,12 +17,17 @@
 #   SWIFT_PORT_BASE    storage ports: node N uses BASE+10*(N-1) for its
 #                      object, +1 container and +2 account server [6010]
 #   SWIFT_PART_POWER   log2 of the ring's partition count [8]
+#   SWIFT_RSYNC_PORT   the rsync daemon the replicators push to
+#                      [SWIFT_PORT_BASE + 3]
 #
 # Swift: 4 devices (directories under $STACK_DIR/data/swift) in 4 zones,
 # 3 replicas, each account/container/object server its own process (started
 # by bin/swift-init; logs in $STACK_DIR/logs/swift, pids in
-# $STACK_DIR/pids/swift) and a proxy with tempauth users test:tester/testing
-# (.admin), test2:tester2/testing2 (.admin) and test:tester3/testing3.
+# $STACK_DIR/pids/swift) with its consistency daemons (replicator, auditor,
+# updater or reaper), one rsync daemon on 127.0.0.1 for the replicators
+# (module <type><port> per server: vm_test_mode), and a proxy with tempauth
+# users test:tester/testing (.admin), test2:tester2/testing2 (.admin) and
+# test:tester3/testing3.
 # $STACK_DIR/swiftrc exports ST_AUTH, ST_USER and ST_KEY for bin/swift.
 set -euo pipefail
 
@@ -32,7 +37,7 @@ STACK_WAIT=${STACK_WAIT:-90}
 PY="$top/.venv/bin/python"
 KNOWN_SERVICES=(swift)
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 
 say() { echo "stack: $*"; }
 
@@ -86,6 +91,8 @@ install_deps() {
 SWIFT_PROXY_PORT=${SWIFT_PROXY_PORT:-8080}
 SWIFT_PORT_BASE=${SWIFT_PORT_BASE:-6010}
 SWIFT_PART_POWER=${SWIFT_PART_POWER:-8}
+# node 1 uses BASE+0..2: +3 is free in the port scheme
+SWIFT_RSYNC_PORT=${SWIFT_RSYNC_PORT:-$((SWIFT_PORT_BASE + 3))}
 SWIFT_ETC="$STACK_DIR/etc/swift"
 SWIFT_DATA="$STACK_DIR/data/swift"
 SWIFT_LOGS="$STACK_DIR/logs/swift"
@@ -94,7 +101,7 @@ SWIFT_NODES=4
 
 swift_init() {
     "$PY" "$top/bin/swift-init" --swift-dir "$SWIFT_ETC" --run-dir "$SWIFT_PIDS" \
-        --log-dir "$SWIFT_LOGS" "$@"
+        --log-dir "$SWIFT_LOGS" --start-wait "$STACK_WAIT" "$@"
 }
 
 swift_port() {  # swift_port NODE KIND
@@ -124,13 +131,85 @@ pipeline = $kind-server
 [app:$kind-server]
 paste.app_factory = swift.$module.server:app_factory
 EOF
-    if [ "$kind" = object ]; then
-        cat >> "$SWIFT_ETC/$kind-server/$node.conf" <<EOF
+    swift_write_daemon_sections "$node" "$kind" >> "$SWIFT_ETC/$kind-server/$node.conf"
+}
+
+# The consistency daemons of one storage server (they read its config):
+# replicators push to the rsync daemon of this host (module <type><port>),
+# and passes come more often than on a production node, so a one-host cloud
+# repairs itself while you watch.
+swift_write_daemon_sections() {  # NODE KIND
+    local node=$1 kind=$2
+    cat <<EOF
+
+[$kind-replicator]
+log_name = $kind-replicator-$node
+vm_test_mode = yes
+rsync_port = $SWIFT_RSYNC_PORT
+run_pause = 30
+EOF
+    case $kind in
+        object)
+            cat <<EOF
+
+[object-auditor]
+log_name = object-auditor-$node
+interval = 60
 
 [object-updater]
+log_name = object-updater-$node
 interval = 30
 EOF
-    fi
+            ;;
+        container)
+            cat <<EOF
+
+[container-updater]
+log_name = container-updater-$node
+interval = 30
+
+[container-auditor]
+log_name = container-auditor-$node
+interval = 300
+EOF
+            ;;
+        account)
+            cat <<EOF
+
+[account-auditor]
+log_name = account-auditor-$node
+interval = 300
+
+[account-reaper]
+log_name = account-reaper-$node
+interval = 60
+EOF
+            ;;
+    esac
+}
+
+# rsyncd.conf for the replicators: one writable module per storage server,
+# bound to loopback only (rsync daemon modules have no authentication).
+swift_write_rsyncd_conf() {
+    local node kind
+    {
+        echo "# rsync daemon for the swift replicators (written by tools/stack.sh)"
+        echo "uid = $(id -un)"
+        echo "gid = $(id -gn)"
+        echo "use chroot = no"
+        echo "address = 127.0.0.1"
+        echo "port = $SWIFT_RSYNC_PORT"
+        echo "pid file = $SWIFT_PIDS/rsyncd.pid"
+        echo "log file = $SWIFT_LOGS/rsyncd.log"
+        for node in $(seq 1 $SWIFT_NODES); do
+            for kind in account container object; do
+                echo
+                echo "[$kind$(swift_port "$node" "$kind")]"
+                echo "path = $SWIFT_DATA/node$node"
+                echo "read only = false"
+            done
+        done
+    } > "$SWIFT_ETC/rsyncd.conf"
 }
 
 swift_write_configs() {
@@ -147,6 +226,7 @@ EOF
             swift_write_storage_conf "$node" "$kind"
         done
     done
+    swift_write_rsyncd_conf
     cat > "$SWIFT_ETC/proxy-server.conf" <<EOF
 # proxy server (written by tools/stack.sh)
 [DEFAULT]
@@ -208,6 +288,42 @@ swift_build_rings() {
 
 swift_proxy_url() { echo "http://127.0.0.1:$SWIFT_PROXY_PORT"; }
 
+# swift_rsync_pid: the pid of our rsync daemon, if it runs.
+swift_rsync_pid() {
+    local pid
+    pid=$(head -n1 "$SWIFT_PIDS/rsyncd.pid" 2>/dev/null | tr -dc '0-9')
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] \
+        && tr '\0' '\n' < "/proc/$pid/cmdline" | grep -qxF -- "--config=$SWIFT_ETC/rsyncd.conf" \
+        && echo "$pid"
+}
+
+swift_rsync_listening() {
+    "$PY" -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).close()' \
+        "$SWIFT_RSYNC_PORT" 2>/dev/null
+}
+
+swift_rsync_up() {
+    if [ -n "$(swift_rsync_pid)" ]; then
+        return
+    fi
+    [ -f "$SWIFT_ETC/rsyncd.conf" ] || swift_write_rsyncd_conf
+    # rsync will not start over a pid file left by a daemon that died
+    rm -f "$SWIFT_PIDS/rsyncd.pid"
+    if swift_rsync_listening; then
+        die "port $SWIFT_RSYNC_PORT (SWIFT_RSYNC_PORT) is already in use by another process"
+    fi
+    command -v rsync > /dev/null || die "rsync is not installed (tools/install_deps.sh)"
+    rsync --daemon --config="$SWIFT_ETC/rsyncd.conf" >> "$SWIFT_LOGS/rsyncd.log" 2>&1 \
+        || die "the rsync daemon did not start" "$SWIFT_LOGS/rsyncd.log"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -n "$(swift_rsync_pid)" ] && swift_rsync_listening && return
+        sleep 0.1
+    done
+    die "the rsync daemon does not listen on 127.0.0.1:$SWIFT_RSYNC_PORT" "$SWIFT_LOGS/rsyncd.log"
+}
+
 swift_auth_ok() {
     [ "$(http_status "$(swift_proxy_url)/auth/v1.0" 'X-Auth-User: test:tester' \
         'X-Auth-Key: testing')" = 200 ]
@@ -219,7 +335,7 @@ swift_healthy() {
 
 swift_up() {
     if [ -f "$SWIFT_ETC/swift.conf" ] && swift_init all status > /dev/null 2>&1 \
-            && swift_healthy; then
+            && [ -n "$(swift_rsync_pid)" ] && swift_healthy; then
         say "swift is already running at $(swift_proxy_url); nothing changed"
         return
     fi
@@ -230,7 +346,9 @@ swift_up() {
     else
         say "swift: keeping the configs and rings already in $SWIFT_ETC"
     fi
-    say "swift: starting servers (logs in $SWIFT_LOGS)"
+    say "swift: starting the rsync daemon on 127.0.0.1:$SWIFT_RSYNC_PORT"
+    swift_rsync_up
+    say "swift: starting servers and daemons (logs in $SWIFT_LOGS)"
     if ! swift_init all start > "$SWIFT_LOGS/swift-init.log" 2>&1; then
         local why
         why=$(grep -m1 -E 'in use|failed|no config|launcher|will not' \
@@ -264,6 +382,14 @@ swift_status() {
     local out rc=0
     out=$(swift_init all status 2>&1) || rc=$?
     echo "$out" | sed 's/^/swift: /'
+    local rsync_pid
+    rsync_pid=$(swift_rsync_pid || true)
+    if [ -n "$rsync_pid" ] && swift_rsync_listening; then
+        echo "swift: rsync daemon running (pid $rsync_pid) on 127.0.0.1:$SWIFT_RSYNC_PORT"
+    else
+        echo "swift: rsync daemon not running"
+        rc=1
+    fi
     if swift_healthy; then
         echo "swift: proxy $(swift_proxy_url) answers and auth works"
     else

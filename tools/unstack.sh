@@ -58,6 +58,10 @@ swift_down() {
             --run-dir "$STACK_DIR/pids/swift" --log-dir "$STACK_DIR/logs/swift" \
             all stop | sed 's/^/unstack: swift: /' || true
     fi
+    # the replicators' rsync daemon
+    if [ -f "$STACK_DIR/pids/swift/rsyncd.pid" ]; then
+        stop_pidfile "$STACK_DIR/pids/swift/rsyncd.pid"
+    fi
     sweep "$STACK_DIR/pids/swift"
 }
 

@@ -165,6 +165,14 @@ class Server:
     # -- commands -----------------------------------------------------------
 
     def start(self, conf, out):
+        started = self.launch(conf, out)
+        if isinstance(started, bool):
+            return started
+        return self.finish_start(started, conf, out)
+
+    def launch(self, conf, out):
+        """Spawn the process without waiting for it: the Popen, or True
+        (already running) / False (could not spawn)."""
         pid = self.running_pid(conf)
         if pid:
             out('%s already running (pid %d)' % (self.label(conf), pid))
@@ -199,6 +207,13 @@ class Server:
         with open(pid_file + '.tmp', 'w') as f:
             f.write('%d\n' % proc.pid)
         os.replace(pid_file + '.tmp', pid_file)
+        return proc
+
+    def finish_start(self, proc, conf, out):
+        """Wait until a launched process is up; False (and no process)
+        when it did not come up."""
+        pid_file = self.pid_file(conf)
+        log_path = self.log_file(conf)
         ok, why = self.wait_started(proc, conf)
         if not ok:
             out('%s failed to start: %s; log %s:\n%s'
@@ -421,6 +436,9 @@ def main(argv=None):
         print(text, file=sys.stderr if error else sys.stdout, flush=True)
 
     ok = True
+    # `start` spawns every process first and then waits for each, so a
+    # host with dozens of servers and daemons comes up in seconds.
+    launched = []
     for server in servers:
         confs = server.conf_files()
         if not confs:
@@ -431,7 +449,11 @@ def main(argv=None):
             continue
         for conf in confs:
             if command == 'start':
-                ok &= server.start(conf, out)
+                started = server.launch(conf, out)
+                if isinstance(started, bool):
+                    ok &= started
+                else:
+                    launched.append((server, conf, started))
             elif command == 'stop':
                 ok &= server.stop(conf, out)
             elif command == 'shutdown':
@@ -445,4 +467,6 @@ def main(argv=None):
                 ok &= server.status(conf, out)
             elif command == 'once':
                 ok &= server.once(conf, out)
+    for server, conf, proc in launched:
+        ok &= server.finish_start(proc, conf, out)
     return 0 if ok else 1

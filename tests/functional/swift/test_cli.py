@@ -421,6 +421,8 @@ def test_stack_up_status_and_unstack(tmp_path):
     stack_dir = tmp_path / 'stack'
     base = free_port_block(40)
     proxy_port = free_port()
+    # the default rsync port (BASE + 3) lies inside the free block
+    rsync_port = base + 3
     env = dict(os.environ, STACK_DIR=str(stack_dir), STACK_SKIP_DEPS='1',
                SWIFT_PORT_BASE=str(base), SWIFT_PROXY_PORT=str(proxy_port),
                STACK_WAIT='90')
@@ -444,16 +446,36 @@ def test_stack_up_status_and_unstack(tmp_path):
         assert 'ST_AUTH=http://127.0.0.1:%d/auth/v1.0' % proxy_port in rc
 
         pid_files = sorted(stack_dir.glob('pids/swift/**/*.pid'))
-        # 4 account + 4 container + 4 object + 4 updaters + 1 proxy
-        assert len(pid_files) >= 13, pid_files
+        # 4 x (account, container, object server + 9 daemons), 1 proxy and
+        # the rsync daemon
+        assert len(pid_files) == 4 * 12 + 1 + 1, pid_files
         pids = [int(p.read_text()) for p in pid_files]
         assert all(pid_alive(p) for p in pids)
         logs = os.listdir(stack_dir / 'logs' / 'swift')
         assert 'proxy-server.log' in logs and 'object-server-1.log' in logs
+        # one of the consistency daemons, and the rsync daemon it pushes to
+        replicator = stack_dir / 'pids' / 'swift' / 'object-replicator' / \
+            '1.pid'
+        assert pid_alive(int(replicator.read_text()))
+        assert 'object-replicator-1.log' in logs
+        rsyncd = int((stack_dir / 'pids' / 'swift' / 'rsyncd.pid')
+                     .read_text())
+        assert pid_alive(rsyncd)
+        assert port_answers(rsync_port)
+        proc = subprocess.run(['rsync', '--port=%d' % rsync_port,
+                               '127.0.0.1::'], capture_output=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
+        modules = proc.stdout.decode().split()
+        assert proc.returncode == 0, proc.stderr
+        assert 'object%d' % base in modules
+        assert 'account%d' % (base + 32) in modules
 
         code, out, err = run(stack, 'status')
         assert code == 0, out + err
         assert 'swift: alive' in out
+        assert 'object-replicator (1) running' in out
+        assert 'account-reaper (4) running' in out
+        assert 'rsync daemon running (pid %d)' % rsyncd in out
 
         code, out, err = run(stack, 'up', 'swift')
         assert code == 0 and 'nothing changed' in out, out + err
@@ -479,8 +501,10 @@ def test_stack_up_status_and_unstack(tmp_path):
         while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(pid_alive(p) for p in pids)
+        assert not port_answers(rsync_port)
         code, out, _err = run(stack, 'status')
         assert code != 0 and 'NOT alive' in out
+        assert 'rsync daemon not running' in out
         assert stack_dir.exists()
 
         code, out, err = run(unstack, '--purge')
