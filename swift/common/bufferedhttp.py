@@ -92,6 +92,19 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
         return super().putrequest(method, url, skip_host=skip_host,
                                   skip_accept_encoding=skip_accept_encoding)
 
+    def _send_output(self, message_body=None, encode_chunked=False):
+        # A small body given to endheaders() leaves in the same write as
+        # the headers: http.client would send it separately, and on
+        # loopback every send costs the receiver a wakeup and both sides
+        # a round of kernel work.
+        if isinstance(message_body, bytes) and not encode_chunked:
+            self._buffer.extend((b'', b''))
+            message = b'\r\n'.join(self._buffer) + message_body
+            del self._buffer[:]
+            self.send(message)
+            return
+        super()._send_output(message_body, encode_chunked=encode_chunked)
+
     def getexpect(self):
         """The interim answer (status 100), or the server's final answer.
 
@@ -129,19 +142,22 @@ def _header_value(value):
 
 
 def http_connect(ipaddr, port, device, partition, method, path,
-                 headers=None, query_string=None, ssl=False):
+                 headers=None, query_string=None, ssl=False, body=None):
     """Start a request to ``/<device>/<partition><path>`` on a storage node.
 
     ``path`` is text (``/a/c/o``); it is UTF-8 encoded and quoted here.
+    ``body`` (bytes, optional) is sent with the headers, in one write; the
+    caller sets its Content-Length.
     """
     full_path = '/%s/%s%s' % (device, partition, path)
     return http_connect_raw(ipaddr, port, method, full_path, headers,
-                            query_string, ssl)
+                            query_string, ssl, body=body)
 
 
 def http_connect_raw(ipaddr, port, method, path, headers=None,
-                     query_string=None, ssl=False):
-    """Start a request to ``path`` (text, quoted here) on ``ipaddr:port``."""
+                     query_string=None, ssl=False, body=None):
+    """Start a request to ``path`` (text, quoted here) on ``ipaddr:port``;
+    ``body`` as for `http_connect`."""
     if ssl:
         raise ValueError('ssl between storage nodes is not supported')
     conn = BufferedHTTPConnection('%s:%s' % (ipaddr, port)
@@ -157,5 +173,5 @@ def http_connect_raw(ipaddr, port, method, path, headers=None,
     if headers:
         for header, value in headers.items():
             conn.putheader(header, _header_value(value))
-    conn.endheaders()
+    conn.endheaders(body)
     return conn

@@ -7,6 +7,7 @@ Config ([app:proxy-server], with [DEFAULT] underneath)::
     swift_dir = /etc/swift
     conn_timeout = 0.5            node_timeout = 10      client_timeout = 60
     client_chunk_size = 65536     object_chunk_size = 65536
+    buffered_put_size = 65536
     error_suppression_interval = 60
     error_suppression_limit = 10
     recheck_account_existence = 60
@@ -58,6 +59,8 @@ class Application:
         self.client_timeout = config_float(conf, 'client_timeout', 60)
         self.client_chunk_size = config_int(conf, 'client_chunk_size', 65536)
         self.object_chunk_size = config_int(conf, 'object_chunk_size', 65536)
+        # PUT bodies up to this size skip the 100-continue round trip
+        self.buffered_put_size = config_int(conf, 'buffered_put_size', 65536)
         self.error_suppression_interval = config_float(
             conf, 'error_suppression_interval', 60)
         self.error_suppression_limit = config_int(

@@ -167,11 +167,17 @@ class Controller:
         return headers
 
     def _connect(self, node, partition, method, path, headers,
-                 query_string=None):
+                 query_string=None, body=None):
+        """A connection with the request (and ``body``, if given) sent."""
         with ConnectionTimeout(self.app.conn_timeout):
+            if body is None:
+                return http_connect(node['ip'], node['port'],
+                                    node['device'], partition, method, path,
+                                    headers=headers,
+                                    query_string=query_string)
             return http_connect(node['ip'], node['port'], node['device'],
                                 partition, method, path, headers=headers,
-                                query_string=query_string)
+                                query_string=query_string, body=body)
 
     # ----------------------------------------------------------- writes
 

@@ -2,9 +2,14 @@
 
 PUT opens one connection per replica with ``Expect: 100-continue`` (a
 failed primary is replaced by a hand-off), streams the body to all of them
-in chunks and needs a majority of them to store it.  COPY and PUT with
-``X-Copy-From`` copy server-side; GET/HEAD of an object carrying
-``X-Object-Manifest`` serve the concatenated segments (segments.py).
+in chunks and needs a majority of them to store it.  A small body (with a
+Content-Length up to ``buffered_put_size``) is read from the client first
+and sent to each replica with the request headers in one write, without
+the 100-continue round trip; a node that fails is then replaced by a
+hand-off that gets the same bytes -- which the streaming path cannot do
+once it has started sending.  COPY and PUT with ``X-Copy-From`` copy
+server-side; GET/HEAD of an object carrying ``X-Object-Manifest`` serve the
+concatenated segments (segments.py).
 """
 
 import mimetypes
@@ -307,6 +312,10 @@ class ObjectController(Controller):
         quorum = replicas // 2 + 1
         timestamp = normalize_timestamp(time.time())
         chunked = req.content_length is None
+        if body_iter is None and not chunked and \
+                req.content_length <= self.app.buffered_put_size:
+            return self._store_buffered(req, container_info, partition,
+                                        timestamp)
         nodes = self.iter_nodes(ring, partition)
         pile = GreenPile(replicas)
         for index in range(replicas):
@@ -355,6 +364,61 @@ class ObjectController(Controller):
         if conns is None:
             return text_response(503, 'Service Unavailable\n', request=req)
         return self._put_results(req, conns, stored, replicas, timestamp)
+
+    def _store_buffered(self, req, container_info, partition, timestamp):
+        """PUT of a small body: read it all, then one request per replica
+        with headers and body in one write."""
+        try:
+            body = b''.join(self._client_chunks(req))
+        except ClientTimeout:
+            return text_response(408, 'Request Timeout\n', request=req)
+        except ClientDisconnect:
+            return text_response(499, 'Client Disconnect\n', request=req)
+        ring = self.app.object_ring
+        replicas = ring.replica_count
+        nodes = self.iter_nodes(ring, partition)
+        pile = GreenPile(replicas)
+        for index in range(replicas):
+            extra = {'X_Timestamp': timestamp,
+                     'Content_Length': str(len(body))}
+            extra.update(self._container_headers(container_info, index))
+            pile.spawn(self._put_whole, nodes, partition,
+                       self.backend_headers(req, **extra), body)
+        answers = [answer for answer in pile if answer]
+        return self._put_answer(req, answers, replicas, timestamp)
+
+    def _put_whole(self, nodes, partition, headers, body):
+        """PUT ``body`` on the first node of ``nodes`` (shared by the
+        replicas' greenthreads) that gives a real answer: (status, reason,
+        body, headers), or None when every node failed.  Connection errors,
+        timeouts, 5xx and 507 move on to the next node, a hand-off once the
+        primaries are used up; the bytes are still here to send again."""
+        for node in nodes:
+            try:
+                conn = self._connect(node, partition, 'PUT', self._path(),
+                                     headers, body=body)
+                try:
+                    with Timeout(self.app.node_timeout):
+                        resp = conn.getresponse()
+                        answer_body = resp.read()
+                finally:
+                    conn.close()
+            except (Exception, Timeout) as e:
+                self.app.exception_occurred(
+                    node, 'Object', 'Trying to PUT %s: %s'
+                    % (self._path(), e))
+                continue
+            if resp.status == 507:
+                self.app.error_limit(node)
+                continue
+            if resp.status >= 500:
+                self.app.error_occurred(
+                    node, 'Object server answered %d to PUT %s'
+                    % (resp.status, self._path()))
+                continue
+            return (resp.status, resp.reason, answer_body,
+                    resp.getheaders())
+        return None
 
     def _connect_put_node(self, nodes, partition, headers):
         """(connection that said 100 Continue, None) or (None, final
@@ -488,6 +552,11 @@ class ObjectController(Controller):
                     % (resp.status, self._path()))
             answers.append((resp.status, resp.reason, body,
                             resp.getheaders()))
+        return self._put_answer(req, answers, replicas, timestamp)
+
+    def _put_answer(self, req, answers, replicas, timestamp):
+        """The client's answer from the replicas' final (status, reason,
+        body, headers)."""
         etags = set()
         for status, _reason, _body, headers in answers:
             if is_success(status):

@@ -370,6 +370,24 @@ class TestBufferedHttp:
         assert conn.getresponse().read() == b'newer'
         conn.close()
 
+    def test_body_goes_with_the_headers_in_one_write(self, server,
+                                                       monkeypatch):
+        from swift.common import bufferedhttp
+        writes = []
+        original = bufferedhttp.BufferedHTTPConnection.send
+
+        def send(conn, data):
+            writes.append(data)
+            return original(conn, data)
+        monkeypatch.setattr(bufferedhttp.BufferedHTTPConnection, 'send', send)
+        port, seen = server
+        conn = http_connect('127.0.0.1', port, 'sda1', 3, 'PUT', '/a/c/o',
+                            {'Content-Length': '5'}, body=b'hello')
+        resp = conn.getresponse()
+        assert resp.status == 201
+        assert seen[0][4] == b'hello'
+        assert len(writes) == 1 and writes[0].endswith(b'\r\n\r\nhello')
+
     def test_raw_get(self, server):
         port, seen = server
         conn = http_connect_raw('127.0.0.1', port, 'GET', '/x')

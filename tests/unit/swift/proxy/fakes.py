@@ -175,15 +175,19 @@ class FakeCluster:
     # ---------------------------------------------------------- plumbing
 
     def connect(self, ipaddr, port, device, partition, method, path,
-                headers=None, query_string=None):
+                headers=None, query_string=None, body=None):
         node = {'ip': ipaddr, 'port': port, 'device': device}
         key = node_key(node)
         self.requests.append((key, method, path, dict(headers or {}),
                               query_string))
         if key in self.down:
             raise ConnectionRefusedError('node %s down' % (key,))
-        return FakeConn(self, node, partition, method, path, headers,
+        conn = FakeConn(self, node, partition, method, path, headers,
                         query_string)
+        if body is not None:
+            # sent with the headers, as bufferedhttp does
+            conn.send(body)
+        return conn
 
     def handle(self, conn, body):
         segs = conn.path.lstrip('/').split('/', 2)

@@ -3,7 +3,12 @@
 Object servers store an empty PUT without reading a body, so they answer
 ``Expect: 100-continue`` with their final 201 at once; the proxy must take
 those as stored replicas and give a complete answer (ETag, Last-Modified).
+Every test runs on both PUT paths: the buffered one (small bodies, no
+Expect) and the streaming one (``buffered_put_size = 0``), where the early
+answers happen.
 """
+
+import pytest
 
 from tests.unit.swift.proxy.fakes import FakeResponse, node_key
 
@@ -14,6 +19,12 @@ EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e'
 def _ready(client):
     assert client.request('PUT', ACCOUNT + '/c').status_int == 201
     return client
+
+
+@pytest.fixture(autouse=True, params=[65536, 0], ids=['buffered', 'stream'])
+def put_path(request, app):
+    app.buffered_put_size = request.param
+    return request.param
 
 
 def test_zero_byte_put_answered_early_is_complete(client, cluster):

@@ -57,7 +57,11 @@ def test_put_get_head_delete(ready, cluster):
         == 404
 
 
-def test_put_sends_timestamp_and_container_updates(ready, cluster):
+@pytest.mark.parametrize('buffered', [True, False])
+def test_put_sends_timestamp_and_container_updates(ready, cluster, app,
+                                                   buffered):
+    if not buffered:
+        app.buffered_put_size = 0
     ready.request('PUT', ACCOUNT + '/c/o', body=b'x')
     puts = cluster.requests_to('PUT', 'object')
     assert len(puts) == 3
@@ -68,7 +72,11 @@ def test_put_sends_timestamp_and_container_updates(ready, cluster):
     assert hosts == sorted('%s:%s' % (n['ip'], n['port']) for n in cnodes)
     for _k, _p, headers, _q in puts:
         assert headers['X-Container-Partition'] == str(cpart)
-        assert headers['Expect'] == '100-continue'
+        # a small body goes with the headers, a streamed one waits for
+        # 100 Continue
+        assert headers.get('Expect') == (None if buffered
+                                         else '100-continue')
+        assert headers['Content-Length'] == '1'
         assert headers['X-Trans-Id'].startswith('tx')
     # every container replica got the update: the listing shows it
     listing = ready.request('GET', ACCOUNT + '/c?format=json')
@@ -238,7 +246,8 @@ def test_put_unmounted_device_uses_handoff_and_error_limits(ready, cluster,
                for r in cluster.requests[before:])
 
 
-def test_put_stuck_node_replaced(ready, cluster):
+def test_put_stuck_node_replaced(ready, cluster, app):
+    app.buffered_put_size = 0  # the stream path waits for 100 Continue
     _part, nodes = primaries(cluster, 'AUTH_test/c/o')
     cluster.hang_expect.add(node_key(nodes[2]))
     resp = ready.request('PUT', ACCOUNT + '/c/o', body=b'data')
@@ -246,7 +255,8 @@ def test_put_stuck_node_replaced(ready, cluster):
     assert len(cluster.object_copies('/AUTH_test/c/o')) == 3
 
 
-def test_put_node_failing_mid_send_still_quorum(ready, cluster):
+def test_put_node_failing_mid_send_still_quorum(ready, cluster, app):
+    app.buffered_put_size = 0  # the stream path cannot resend the bytes
     _part, nodes = primaries(cluster, 'AUTH_test/c/o')
     cluster.fail_send.add(node_key(nodes[0]))
     resp = ready.request('PUT', ACCOUNT + '/c/o', body=b'data')
