@@ -330,6 +330,28 @@ def signal_group(pid, sig):
         pass
 
 
+def still_exiting(pid):
+    """True while ``pid`` is a launcher of ours half-way through exiting.
+
+    The kernel drops a dying process's memory (so /proc/<pid>/cmdline reads
+    empty and `Server.is_ours` says no) before it closes its files: for a
+    moment its listening socket still accepts connections, and a `restart`
+    that started the new server then took that socket for "another process
+    holds the port".  Our launchers lead their own process group, which
+    tells them from a kernel thread that happens to get the pid.
+    """
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            cmdline = f.read()
+    except (OSError, IndexError):
+        return False
+    state, pgrp = fields[0], fields[2]
+    return state not in ('Z', 'X', 'x') and pgrp == str(pid) and \
+        not cmdline
+
+
 def wait_gone(pid, server, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -338,10 +360,10 @@ def wait_gone(pid, server, timeout):
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
-        if not server.is_ours(pid):
+        if not server.is_ours(pid) and not still_exiting(pid):
             return True
-        time.sleep(0.1)
-    return not server.is_ours(pid)
+        time.sleep(0.05)
+    return not server.is_ours(pid) and not still_exiting(pid)
 
 
 def remove(path):

@@ -373,6 +373,22 @@ def test_swift_init_start_status_stop(object_server_dir):
     assert code == 1 and 'not running' in out
 
 
+def test_swift_init_restart_waits_for_the_old_socket(object_server_dir):
+    """A dying server's listening socket outlives its /proc cmdline for a
+    moment; restart must not take it for another process's port."""
+    root, port = object_server_dir
+    assert swift_init(root, 'object', 'start')[0] == 0
+    pid_file = os.path.join(root, 'run', 'object-server.pid')
+    pids = {int(open(pid_file).read())}
+    for _ in range(5):
+        code, out, err = swift_init(root, 'object', 'restart')
+        assert code == 0, out + err
+        pids.add(int(open(pid_file).read()))
+        assert port_answers(port)
+    assert len(pids) == 6
+    assert swift_init(root, 'object', 'stop')[0] == 0
+
+
 def test_swift_init_stale_pid_file_is_not_trusted(object_server_dir):
     root, _port = object_server_dir
     os.makedirs(os.path.join(root, 'run'))

@@ -24,3 +24,10 @@ def test_short_names():
     assert init.server_name('object') == 'object-server'
     assert init.server_name('account-reaper') == 'account-reaper'
     assert init.conf_type('container-updater') == 'container'
+
+
+def test_still_exiting_is_false_for_live_and_missing_processes():
+    import os
+    assert not init.still_exiting(os.getpid())  # cmdline is not empty
+    assert not init.still_exiting(2 ** 22 + 1)  # above pid_max: no such pid
+    assert not init.still_exiting(2)  # kthreadd: empty cmdline, pgrp 0
