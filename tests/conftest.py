@@ -77,10 +77,28 @@ def postgres_server():
     require_service('postgres')
 
 
+def _repair_package_attributes():
+    """Point each package's submodule attributes back at sys.modules.
+
+    eventlet's green modules (imported by eventlet.wsgi) re-execute stdlib
+    modules such as http.server with green sockets and leave the green copy
+    as the attribute of the package: ``http.server.ThreadingHTTPServer``
+    then names a server whose real threads block in eventlet's hub.  Tests
+    run plain threaded servers beside green ones in one process, so undo it.
+    """
+    for name, module in list(sys.modules.items()):
+        parent_name, _dot, child = name.rpartition('.')
+        parent = sys.modules.get(parent_name) if parent_name else None
+        if parent is not None and module is not None and \
+                getattr(parent, child, module) is not module:
+            setattr(parent, child, module)
+
+
 @pytest.fixture(autouse=True)
 def _reset_flags():
     """Every test starts from the flag defaults and no leftover RPC consumers."""
     from nova import flags
+    _repair_package_attributes()
     yield
     rpc = sys.modules.get('nova.rpc')
     if rpc is not None:
