@@ -22,6 +22,7 @@ connecting with ``eventlet.Timeout(conn_timeout)`` and each read with
 """
 
 import http.client
+import ipaddress
 import time
 
 from eventlet.green import socket as green_socket
@@ -80,8 +81,22 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self):
         self._connected_at = time.time()
-        self.sock = green_socket.create_connection(
-            (self.host, self.port), self.timeout, self.source_address)
+        family = _ip_family(self.host)
+        if family is None or self.source_address:
+            self.sock = green_socket.create_connection(
+                (self.host, self.port), self.timeout, self.source_address)
+        else:
+            # Ring nodes are IP addresses: skip the (green) name lookup
+            # that create_connection would do for every request.
+            sock = green_socket.socket(family, green_socket.SOCK_STREAM)
+            try:
+                if self.timeout is not socket_default_timeout():
+                    sock.settimeout(self.timeout)
+                sock.connect((self.host, self.port))
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
         self.sock.setsockopt(green_socket.IPPROTO_TCP,
                              green_socket.TCP_NODELAY, 1)
 
@@ -133,6 +148,20 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
     def close(self):
         self._early_response = None
         super().close()
+
+
+def _ip_family(host):
+    """AF_INET / AF_INET6 for an IP address literal, None for a name."""
+    try:
+        version = ipaddress.ip_address(host).version
+    except ValueError:
+        return None
+    return green_socket.AF_INET6 if version == 6 else green_socket.AF_INET
+
+
+def socket_default_timeout():
+    """What http.client uses for "no timeout given"."""
+    return http.client.socket._GLOBAL_DEFAULT_TIMEOUT
 
 
 def _header_value(value):

@@ -166,6 +166,19 @@ class Controller:
             headers[key.replace('_', '-')] = value
         return headers
 
+    def headers_per_replica(self, req, extras):
+        """`backend_headers` for each dict of ``extras`` (one per replica),
+        reading the client's headers once: webob builds every header
+        name from the WSGI environ each time they are walked."""
+        base = self.backend_headers(req)
+        result = []
+        for extra in extras:
+            headers = dict(base)
+            for key, value in extra.items():
+                headers[key.replace('_', '-')] = value
+            result.append(headers)
+        return result
+
     def _connect(self, node, partition, method, path, headers,
                  query_string=None, body=None):
         """A connection with the request (and ``body``, if given) sent."""

@@ -131,12 +131,13 @@ class ObjectController(Controller):
                                            self.container_name,
                                            self.object_name)
         timestamp = normalize_timestamp(time.time())
-        headers_list = []
+        extras = []
         for index in range(ring.replica_count):
             extra = {'X_Timestamp': timestamp}
             if method == 'DELETE':
                 extra.update(self._container_headers(container_info, index))
-            headers_list.append(self.backend_headers(req, **extra))
+            extras.append(extra)
+        headers_list = self.headers_per_replica(req, extras)
         return self.make_requests(req, ring, partition, method, self._path(),
                                   headers_list)
 
@@ -318,6 +319,7 @@ class ObjectController(Controller):
                                         timestamp)
         nodes = self.iter_nodes(ring, partition)
         pile = GreenPile(replicas)
+        extras = []
         for index in range(replicas):
             extra = {'X_Timestamp': timestamp, 'Expect': '100-continue'}
             extra.update(self._container_headers(container_info, index))
@@ -325,7 +327,8 @@ class ObjectController(Controller):
                 extra['Transfer_Encoding'] = 'chunked'
             else:
                 extra['Content_Length'] = str(req.content_length)
-            headers = self.backend_headers(req, **extra)
+            extras.append(extra)
+        for headers in self.headers_per_replica(req, extras):
             pile.spawn(self._connect_put_node, nodes, partition, headers)
         conns = []
         stored = []  # final 2xx answers given instead of 100 Continue
@@ -378,12 +381,14 @@ class ObjectController(Controller):
         replicas = ring.replica_count
         nodes = self.iter_nodes(ring, partition)
         pile = GreenPile(replicas)
+        extras = []
         for index in range(replicas):
             extra = {'X_Timestamp': timestamp,
                      'Content_Length': str(len(body))}
             extra.update(self._container_headers(container_info, index))
-            pile.spawn(self._put_whole, nodes, partition,
-                       self.backend_headers(req, **extra), body)
+            extras.append(extra)
+        for headers in self.headers_per_replica(req, extras):
+            pile.spawn(self._put_whole, nodes, partition, headers, body)
         answers = [answer for answer in pile if answer]
         return self._put_answer(req, answers, replicas, timestamp)
 

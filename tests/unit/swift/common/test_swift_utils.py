@@ -410,3 +410,32 @@ def test_exceptions_are_distinct():
     assert issubclass(exceptions.DiskFileNotExist, exceptions.DiskFileError)
     assert issubclass(exceptions.ConnectionTimeout, eventlet.Timeout)
     assert str(LockTimeout(2, '/x')) == 'Lock timeout (2s): /x'
+
+
+def test_bufferedhttp_connects_to_ip_literals_without_a_lookup(monkeypatch):
+    import eventlet.wsgi
+    from swift.common import bufferedhttp
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError('name lookup for an IP address')
+    monkeypatch.setattr(bufferedhttp.green_socket, 'getaddrinfo', no_lookup)
+    monkeypatch.setattr(bufferedhttp.green_socket, 'create_connection',
+                        no_lookup)
+
+    def app(env, start):
+        start('200 OK', [('Content-Length', '2')])
+        return [b'ok']
+    sock = eventlet.listen(('127.0.0.1', 0))
+    thread = eventlet.spawn(eventlet.wsgi.server, sock, app,
+                            log_output=False)
+    try:
+        conn = http_connect_raw('127.0.0.1', sock.getsockname()[1], 'GET',
+                                '/x')
+        resp = conn.getresponse()
+        assert (resp.status, resp.read()) == (200, b'ok')
+        conn.close()
+    finally:
+        thread.kill()
+        sock.close()
+    assert bufferedhttp._ip_family('::1') == bufferedhttp.green_socket.AF_INET6
+    assert bufferedhttp._ip_family('node1.example') is None
