@@ -213,6 +213,28 @@ class SecurityGroupRuleNotFound(NotFound):
     ec2_code = 'InvalidPermission.NotFound'
 
 
+class SecurityGroupExists(Duplicate):
+    message = ('Security group %(name)s already exists in project '
+               '%(project_id)s.')
+    ec2_code = 'InvalidGroup.Duplicate'
+
+
+class SecurityGroupRuleExists(Duplicate):
+    message = 'Security group %(name)s already has the rule %(rule)s.'
+    ec2_code = 'InvalidPermission.Duplicate'
+
+
+class SecurityGroupInUse(InvalidState):
+    message = 'Security group %(name)s is used by %(count)s instance(s).'
+    ec2_code = 'InvalidGroup.InUse'
+
+
+class SecurityGroupReserved(Invalid):
+    message = ('Security group %(name)s belongs to every project; it cannot '
+               'be deleted.')
+    ec2_code = 'InvalidGroup.Reserved'
+
+
 class InstanceMetadataNotFound(NotFound):
     message = 'Instance %(instance_id)s has no metadata key %(key)s.'
 
