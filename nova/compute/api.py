@@ -39,6 +39,7 @@ from nova.compute import faults
 from nova.compute import instance_types
 from nova.compute import manager as compute_manager
 from nova.compute import power_state
+from nova.compute import security_groups
 from nova.db import api as db
 
 LOG = logging.getLogger(__name__)
@@ -368,25 +369,45 @@ class API:
         return [self._to_dict(context, row) for row in instances]
 
     def _ensure_default_group(self, context):
-        try:
-            return db.security_group_get_by_name(context, context.project_id,
-                                                 'default')
-        except exception.SecurityGroupNotFound:
-            pass
-        try:
-            return db.security_group_create(context, {
-                'name': 'default', 'description': 'default',
-                'user_id': context.user_id,
-                'project_id': context.project_id})
-        except exception.Duplicate:
-            # Made by a concurrent request in the meantime.
-            return db.security_group_get_by_name(context, context.project_id,
-                                                 'default')
+        return security_groups.ensure_default(context)
 
     def trigger_security_group_members_refresh(self, context, group_id):
-        rpc.fanout_cast(context, FLAGS.compute_topic,
-                        {'method': 'refresh_security_group_members',
-                         'args': {'security_group_id': group_id}})
+        security_groups.trigger_members_refresh(context, [group_id])
+
+    # -- security groups (see nova.compute.security_groups) --------------------
+
+    def ensure_default_security_group(self, context):
+        """The project's ``default`` group (made when missing), as a dict."""
+        return security_groups.group_dict(
+            security_groups.ensure_default(context))
+
+    def create_security_group(self, context, name, description):
+        """A new group (dict); SecurityGroupExists when the name is taken."""
+        return security_groups.create(context, name, description)
+
+    def delete_security_group(self, context, name=None, group_id=None):
+        """Refuses ``default`` and groups that instances still use."""
+        security_groups.delete(context, name=name, group_id=group_id)
+
+    def get_security_groups(self, context, names=None):
+        """Group dicts with their rules: the named ones of the caller's
+        project, else the project's (every project's for admins)."""
+        return security_groups.get_all(context, names)
+
+    def authorize_security_group_ingress(self, context, group_name, rules,
+                                         group_id=None):
+        """Add rules (dicts, see nova.compute.security_groups); returns the
+        stored rules and refreshes the members' hosts."""
+        return security_groups.authorize_ingress(context, group_name, rules,
+                                                 group_id=group_id)
+
+    def revoke_security_group_ingress(self, context, group_name, rules,
+                                      group_id=None):
+        security_groups.revoke_ingress(context, group_name, rules,
+                                       group_id=group_id)
+
+    def trigger_security_group_rules_refresh(self, context, group_id):
+        security_groups.trigger_rules_refresh(context, group_id)
 
     # -- reading ---------------------------------------------------------------
 

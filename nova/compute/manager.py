@@ -36,6 +36,7 @@ from nova import manager
 from nova import utils
 from nova.compute import faults
 from nova.compute import power_state
+from nova.compute import security_groups
 from nova.network import api as network_api
 
 LOG = logging.getLogger(__name__)
@@ -183,7 +184,33 @@ class ComputeManager(manager.Manager):
             self.terminate_instance(ctxt, instance['id'])
         elif description != faults.ERROR:
             keep = description if description == RESCUED else None
-            self._sync_instance(ctxt, instance['id'], keep)
+            instance = self._sync_instance(ctxt, instance['id'], keep)
+            if instance is not None:
+                self._restore_filter(ctxt, instance)
+
+    def _restore_filter(self, ctxt, instance):
+        """Rebuild the guest's firewall rules from the database (the
+        original re-applied them only for running guests, and from the
+        network service, which may not be up yet): network_info None asks
+        the driver to read the addresses from the database."""
+        try:
+            self.driver.ensure_filtering_rules_for_instance(
+                instance_dict(instance), None)
+        except Exception:  # noqa: BLE001 - one guest must not stop the rest
+            LOG.exception('could not restore the firewall of instance %s',
+                          instance['id'])
+
+    def _refresh_group_members(self, ctxt, instance):
+        """The instance joined or left its groups' address sets: hosts whose
+        rules admit those groups as source must recompute them."""
+        group_ids = [g['id'] for g in (instance['security_groups'] or [])]
+        if not group_ids:
+            return
+        try:
+            security_groups.trigger_members_refresh(ctxt, group_ids)
+        except Exception:  # noqa: BLE001 - the instance itself is fine
+            LOG.exception('could not ask for a refresh of the groups of '
+                          'instance %s', instance['id'])
 
     @manager.periodic_task
     def sync_power_states(self, context):
@@ -276,6 +303,7 @@ class ComputeManager(manager.Manager):
             return
         LOG.info('instance %s is %s on %s', instance_id,
                  power_state.name(state), self.host, context=context)
+        self._refresh_group_members(ctxt, instance)
 
     def _abort_build(self, ctxt, instance, network_info, step, reason):
         """Undo a build: remove the guest, free the address, mark error."""
@@ -329,6 +357,7 @@ class ComputeManager(manager.Manager):
             except exception.InstanceNotFound:
                 pass
             LOG.info('terminated instance %s', instance_id, context=context)
+            self._refresh_group_members(ctxt, instance)
 
     # -- actions ---------------------------------------------------------------
 
