@@ -351,7 +351,8 @@ class IptablesManager:
     """The iptables state of one nova process; see the module docstring."""
 
     def __init__(self, execute=None, binary=None, use_ipv6=None):
-        self.execute = execute or utils.execute
+        # utils.execute looked up at call time, so tests can replace it.
+        self.execute = execute or (lambda *a, **k: utils.execute(*a, **k))
         self.binary = binary or binary_name()
         self.wrap_prefix = 'nova-%s-' % self.binary
         if use_ipv6 is None:
@@ -363,19 +364,22 @@ class IptablesManager:
         self._add_skeleton()
 
     def _add_skeleton(self):
+        # FORWARD/OUTPUT: nova-filter-top first (the instances' chains hang
+        # off it: a guest's security groups decide before any process's
+        # general accept rules), then each process's wrapped built-in chain.
         for version, tables in ((4, self.ipv4), (6, self.ipv6)):
+            filt = tables['filter']
+            filt.add_chain('nova-filter-top', wrap=False)
+            for builtin in ('FORWARD', 'OUTPUT'):
+                filt.add_rule(builtin, '-j nova-filter-top', wrap=False,
+                              top=True)
+            filt.add_chain('local')
+            filt.add_rule('nova-filter-top', '-j $local', wrap=False)
             for table_name, table in tables.items():
                 for builtin in BUILTIN_CHAINS[version][table_name]:
                     table.add_chain(builtin)
                     table.add_rule(builtin, '-j $%s' % builtin, wrap=False,
                                    top=True)
-            tables['filter'].add_chain('nova-filter-top', wrap=False)
-            for builtin in ('FORWARD', 'OUTPUT'):
-                tables['filter'].add_rule(builtin, '-j nova-filter-top',
-                                          wrap=False, top=True)
-            tables['filter'].add_chain('local')
-            tables['filter'].add_rule('nova-filter-top', '-j $local',
-                                      wrap=False)
         nat = self.ipv4['nat']
         nat.add_chain('nova-postrouting-bottom', wrap=False)
         nat.add_rule('POSTROUTING', '-j nova-postrouting-bottom', wrap=False)

@@ -230,3 +230,12 @@ def test_canonical_rule():
     assert iptables.canonical_rule('-p tcp -m tcp --dport 80 -j X') == \
         '-p tcp -m tcp --dport 80 -j X'
     assert iptables.canonical_rule('-s fd00::1 -j X') == '-s fd00::1/128 -j X'
+
+
+def test_filter_top_comes_before_each_process_chain(fake):
+    manager(fake, 'compute').apply()
+    manager(fake, 'network').apply()
+    forward = [r for r in fake.rules('filter') if r.startswith('-A FORWARD')]
+    assert forward[0] == '-A FORWARD -j nova-filter-top'
+    assert set(forward[1:3]) == {'-A FORWARD -j nova-compute-FORWARD',
+                                 '-A FORWARD -j nova-network-FORWARD'}
