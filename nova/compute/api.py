@@ -643,3 +643,163 @@ class API:
 
     def get_lock(self, context, instance_id):
         return bool(db.instance_get(context, instance_id)['locked'])
+
+    # -- rebuild, resize, metadata (OpenStack API) -----------------------------
+
+    def reboot_hard(self, context, instance_id):
+        """A reboot shown as HARD_REBOOT; drivers reboot the same way."""
+        self._cast_action(context, instance_id, 'reboot_instance', 'reboot',
+                          self._REBOOTABLE, 'rebooting_hard')
+
+    def rebuild(self, context, instance_id, image_id, name=None,
+                metadata=None, injected_files=None, admin_password=None):
+        """Boot the instance again from ``image_id``, keeping its address.
+
+        Everything is checked before the instance changes; the compute
+        host replaces the guest (``rebuild_instance``).
+        """
+        instance = db.instance_get(context, instance_id)
+        self._check_lock(context, instance)
+        self._check_state(instance, 'rebuild', self._REBOOTABLE)
+        image_meta, kernel_id, ramdisk_id = self._check_image(
+            context, image_id, None, None)
+        values = {'image_id': str(image_meta['id']),
+                  'kernel_id': kernel_id or '',
+                  'ramdisk_id': ramdisk_id or '',
+                  'state_description': 'rebuilding'}
+        if name is not None:
+            values['display_name'] = _check_text('name', name)
+        if metadata is not None:
+            values['metadata'] = self._check_metadata(context, metadata)
+        injected_files = self._check_files(context, injected_files)
+        if admin_password is not None and not isinstance(admin_password,
+                                                         str):
+            raise _invalid('admin password must be text')
+        db.instance_update(context, instance_id, values)
+        rpc.cast(context, '%s.%s' % (FLAGS.compute_topic, instance['host']),
+                 {'method': 'rebuild_instance',
+                  'args': {'instance_id': instance['id'],
+                           'injected_files': injected_files,
+                           'admin_password': admin_password}})
+
+    def resize(self, context, instance_id, flavor_id):
+        """Give the instance another instance type (on its own host).
+
+        The instance then waits in ``resize_verify`` for confirm_resize or
+        revert_resize.
+        """
+        instance = db.instance_get(context, instance_id)
+        self._check_lock(context, instance)
+        self._check_state(instance, 'resize', (power_state.RUNNING,
+                                               power_state.SHUTDOWN,
+                                               power_state.SHUTOFF))
+        new_type = instance_types.get_instance_type_by_flavor_id(flavor_id)
+        old_type = instance['instance_type']
+        if old_type and old_type['id'] == new_type['id']:
+            raise _invalid('instance %s already has flavor %s'
+                           % (instance_id, flavor_id))
+        extra_cores = new_type['vcpus'] - (instance['vcpus'] or 0)
+        if extra_cores > 0:
+            limits = quota.get_quota(context, context.project_id)
+            _count, used_cores = db.instance_data_get_for_project(
+                context, context.project_id)
+            used_cores = used_cores or 0
+            if used_cores + extra_cores > limits['cores']:
+                raise exception.QuotaError(
+                    reason='resizing needs %d more cores, the project has '
+                           '%d of %d' % (extra_cores,
+                                         limits['cores'] - used_cores,
+                                         limits['cores']))
+        migration = db.migration_create(context.elevated(), {
+            'instance_id': instance['id'],
+            'source_compute': instance['host'],
+            'dest_compute': instance['host'],
+            'dest_host': instance['host'],
+            'old_flavor_id': old_type['flavorid'] if old_type else None,
+            'new_flavor_id': new_type['flavorid'],
+            'status': 'migrating'})
+        db.instance_update(context, instance_id,
+                           {'state_description': 'resizing'})
+        rpc.cast(context, '%s.%s' % (FLAGS.compute_topic, instance['host']),
+                 {'method': 'resize_instance',
+                  'args': {'instance_id': instance['id'],
+                           'migration_id': migration['id']}})
+
+    def _finished_migration(self, context, instance_id, action):
+        instance = db.instance_get(context, instance_id)
+        self._check_lock(context, instance)
+        if instance['state_description'] != 'resize_verify':
+            raise exception.InvalidState(
+                reason='cannot %s instance %s: it is %s, not waiting for a '
+                       'resize to be verified'
+                       % (action, instance['id'],
+                          instance['state_description']))
+        migration = db.migration_get_by_instance_and_status(
+            context.elevated(), instance['id'], 'finished')
+        return instance, migration
+
+    def confirm_resize(self, context, instance_id):
+        instance, migration = self._finished_migration(context, instance_id,
+                                                       'confirm the resize of')
+        db.migration_update(context.elevated(), migration['id'],
+                            {'status': 'confirmed'})
+        rpc.cast(context, '%s.%s' % (FLAGS.compute_topic, instance['host']),
+                 {'method': 'confirm_resize',
+                  'args': {'instance_id': instance['id'],
+                           'migration_id': migration['id']}})
+
+    def revert_resize(self, context, instance_id):
+        instance, migration = self._finished_migration(context, instance_id,
+                                                       'revert the resize of')
+        db.migration_update(context.elevated(), migration['id'],
+                            {'status': 'reverting'})
+        db.instance_update(context, instance_id,
+                           {'state_description': 'reverting_resize'})
+        rpc.cast(context, '%s.%s' % (FLAGS.compute_topic, instance['host']),
+                 {'method': 'revert_resize',
+                  'args': {'instance_id': instance['id'],
+                           'migration_id': migration['id']}})
+
+    def get_instance_metadata(self, context, instance_id):
+        return db.instance_metadata_get(context, instance_id)
+
+    def update_instance_metadata(self, context, instance_id, metadata,
+                                 delete=False):
+        """Set keys (``delete``: replace the whole set); returns the dict."""
+        instance = db.instance_get(context, instance_id)
+        self._check_lock(context, instance)
+        current = {} if delete else db.instance_metadata_get(context,
+                                                             instance_id)
+        merged = dict(current)
+        merged.update(metadata or {})
+        self._check_metadata(context, merged)
+        clean = self._check_metadata(context, metadata)
+        return db.instance_metadata_update(context, instance_id, clean,
+                                           delete=delete)
+
+    def delete_instance_metadata(self, context, instance_id, key):
+        instance = db.instance_get(context, instance_id)
+        self._check_lock(context, instance)
+        if key not in db.instance_metadata_get(context, instance_id):
+            raise exception.InstanceMetadataNotFound(instance_id=instance_id,
+                                                     key=key)
+        db.instance_metadata_delete(context, instance_id, key)
+
+    def get_network_addresses(self, context, instance_id):
+        """[{'network', 'address', 'version', 'floating_ips'}] of an instance.
+
+        ``network`` is the network's label (its CIDR when it has none).
+        """
+        result = []
+        for fixed in db.fixed_ip_get_all_by_instance(context, instance_id):
+            network = fixed['network']
+            label = None
+            if network is not None:
+                label = network['label'] or network['cidr']
+            result.append({
+                'network': label or 'private',
+                'address': fixed['address'],
+                'version': 6 if ':' in (fixed['address'] or '') else 4,
+                'floating_ips': [f['address'] for f in
+                                 (fixed['floating_ips'] or [])]})
+        return result

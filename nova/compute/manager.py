@@ -46,7 +46,9 @@ FLAGS = flags.FLAGS
 BUILDING = ('scheduling', 'networking', 'spawning', 'launching')
 TRANSITIONAL = BUILDING + ('rebooting', 'pausing', 'unpausing', 'suspending',
                            'resuming', 'rescuing', 'unrescuing',
-                           'snapshotting', 'terminating', 'updating_password')
+                           'snapshotting', 'terminating', 'updating_password',
+                           'rebooting_hard', 'rebuilding', 'resizing',
+                           'reverting_resize')
 RESCUED = 'rescued'
 
 INSTANCE_FIELDS = ('id', 'uuid', 'name', 'hostname', 'host', 'image_id',
@@ -462,6 +464,113 @@ class ComputeManager(manager.Manager):
                                        **kwargs):
         return self.driver.refresh_security_group_members(security_group_id)
 
+
+    # -- rebuild and resize (OpenStack API) -------------------------------------
+
+    def rebuild_instance(self, context, instance_id, injected_files=None,
+                         admin_password=None, **kwargs):
+        """Replace the guest with one booted from the instance's (new) image.
+
+        The address stays.  A failed spawn leaves the instance in error
+        with the reason, since the old guest is already gone.
+        """
+        ctxt = context.elevated()
+        with self._instance_lock(instance_id):
+            try:
+                instance = self.db.instance_get(ctxt, instance_id)
+            except exception.InstanceNotFound:
+                return
+            network_info = self._network_info(ctxt, instance_id)
+            extra = {}
+            if injected_files:
+                extra['injected_files'] = injected_files
+            if admin_password:
+                extra['admin_password'] = admin_password
+            try:
+                self.driver.destroy(instance_dict(instance), network_info)
+                self.driver.spawn(ctxt, instance_dict(instance, **extra),
+                                  network_info)
+            except Exception as e:  # noqa: BLE001 - recorded for the user
+                if not isinstance(e, exception.NovaException):
+                    LOG.exception('rebuilding instance %s failed',
+                                  instance_id, context=context)
+                try:
+                    self.driver.destroy(instance_dict(instance),
+                                        network_info)
+                except Exception:  # noqa: BLE001
+                    LOG.exception('could not remove the half-built guest '
+                                  'of instance %s', instance_id)
+                faults.set_error(ctxt, instance_id, 'rebuild_instance',
+                                 'rebuild failed: %s' % faults.describe(e))
+                return
+            self._sync_instance(ctxt, instance_id)
+            self.db.instance_update(ctxt, instance_id,
+                                    {'launched_at': utils.utcnow()})
+
+    def _set_type(self, ctxt, instance_id, itype, description=None):
+        values = {'instance_type': itype, 'memory_mb': itype['memory_mb'],
+                  'vcpus': itype['vcpus'], 'local_gb': itype['local_gb']}
+        if description:
+            values['state_description'] = description
+        self.db.instance_update(ctxt, instance_id, values)
+
+    def _migration_step(self, context, instance_id, migration_id, action,
+                        flavor_key, driver_method, done_status,
+                        description=None):
+        """Run a driver resize step; the instance gets the flavor it names.
+
+        A driver without the step (``NotImplementedError``) or failing in
+        it leaves the instance as it was, with the reason as its fault.
+        """
+        from nova.compute import instance_types
+        ctxt = context.elevated()
+        with self._instance_lock(instance_id):
+            try:
+                instance = self.db.instance_get(ctxt, instance_id)
+                migration = self.db.migration_get(ctxt, migration_id)
+            except exception.NotFound:
+                return
+            itype = instance_types.get_instance_type_by_flavor_id(
+                migration[flavor_key])
+            method = getattr(self.driver, driver_method, None)
+            try:
+                if method is None:
+                    raise NotImplementedError()
+                method(instance_dict(instance), itype)
+            except Exception as e:  # noqa: BLE001 - recorded for the user
+                reason = ('this hypervisor cannot resize instances'
+                          if isinstance(e, NotImplementedError)
+                          else faults.describe(e))
+                faults.record(ctxt, instance_id, action, reason)
+                self.db.migration_update(ctxt, migration_id,
+                                         {'status': 'error'})
+                self._sync_instance(ctxt, instance_id)
+                return
+            self._set_type(ctxt, instance_id, itype)
+            self.db.migration_update(ctxt, migration_id,
+                                     {'status': done_status})
+            self._sync_instance(ctxt, instance_id, description)
+
+    def resize_instance(self, context, instance_id, migration_id, **kwargs):
+        """Give the guest the migration's new flavor; wait for verify."""
+        self._migration_step(context, instance_id, migration_id,
+                             'resize_instance', 'new_flavor_id', 'resize',
+                             'finished', description='resize_verify')
+
+    def revert_resize(self, context, instance_id, migration_id, **kwargs):
+        """Give the guest its old flavor back."""
+        self._migration_step(context, instance_id, migration_id,
+                             'revert_resize', 'old_flavor_id',
+                             'revert_resize', 'reverted')
+
+    def confirm_resize(self, context, instance_id, migration_id=None,
+                       **kwargs):
+        """Keep the new size; the driver may drop what revert needed."""
+        def work(ctxt, instance):
+            method = getattr(self.driver, 'confirm_resize', None)
+            if method is not None:
+                method(instance_dict(instance))
+        return self._do(context, instance_id, 'confirm_resize', work)
 
 def _admin_context():
     from nova import context

@@ -175,6 +175,27 @@ class FakeConnection(driver.ComputeDriver):
         image.get_default_image_service().update(
             context, image_id, {}, data=iter([data]))
 
+    def resize(self, instance, instance_type):
+        """Give the guest another size, remembering the old one."""
+        self._enter('resize', instance['name'])
+        inst = self._get(instance['name'])
+        inst.old_size = (inst.memory_mb, inst.vcpus, inst.local_gb)
+        inst.memory_mb = int(instance_type['memory_mb'])
+        inst.vcpus = int(instance_type['vcpus'])
+        inst.local_gb = int(instance_type['local_gb'])
+
+    def revert_resize(self, instance, instance_type):
+        self._enter('revert_resize', instance['name'])
+        inst = self._get(instance['name'])
+        inst.memory_mb = int(instance_type['memory_mb'])
+        inst.vcpus = int(instance_type['vcpus'])
+        inst.local_gb = int(instance_type['local_gb'])
+        inst.old_size = None
+
+    def confirm_resize(self, instance):
+        self._enter('confirm_resize', instance['name'])
+        self._get(instance['name']).old_size = None
+
     def get_console_output(self, instance):
         self._enter('get_console_output', instance['name'])
         return '\n'.join(self._get(instance['name']).console) + '\n'
