@@ -135,6 +135,9 @@ def env(tmp_path, fake_libvirt):
     FLAGS.image_service = 'nova.image.local.LocalImageService'
     FLAGS.local_image_path = str(tmp_path / 'images')
     FLAGS.libvirt_boot_timeout = 5
+    # No database and no namespace here: the default iptables firewall
+    # would read the one and write the host's tables.
+    FLAGS.firewall_driver = 'nova.virt.libvirt.firewall.NoopFirewallDriver'
     service = local.LocalImageService(str(tmp_path / 'images'))
     ctx = nova_context.get_admin_context()
     disk = service.create(ctx, {'name': 'disk', 'disk_format': 'raw',
