@@ -30,6 +30,7 @@ from nova.compute import faults as compute_faults
 from nova.compute import manager as compute_manager
 from nova.compute import power_state
 from nova.db import api as db
+from nova.network import api as network_api
 
 LOG = logging.getLogger('nova.api.ec2.cloud')
 FLAGS = flags.FLAGS
@@ -158,8 +159,10 @@ class CloudController:
         'DisassociateAddress': _NET,
     }
 
-    def __init__(self, compute=None, image_service=None, store=None):
+    def __init__(self, compute=None, image_service=None, store=None,
+                 network=None):
         self._compute = compute
+        self._network = network
         self._image_service = image_service
         self._store = store
 
@@ -168,6 +171,12 @@ class CloudController:
         if self._compute is None:
             self._compute = compute_api.API()
         return self._compute
+
+    @property
+    def network(self):
+        if self._network is None:
+            self._network = network_api.API()
+        return self._network
 
     @property
     def image_service(self):
@@ -892,6 +901,8 @@ class CloudController:
 
     def _change_ingress(self, method, context, group_name, group_id, args):
         name, gid = self._lookup_args(group_name, group_id)
+        # EC2 projects always have their default group, also as a source.
+        self.compute.ensure_default_security_group(context)
         rules = self._rules(context, args)
         method(context, name, rules, group_id=gid)
         return True
@@ -907,3 +918,67 @@ class CloudController:
         return self._change_ingress(
             self.compute.revoke_security_group_ingress, context,
             group_name, group_id, args)
+
+    # -- floating addresses ----------------------------------------------------
+
+    def _format_address(self, floating):
+        fixed = floating['fixed_ip']
+        instance = fixed['instance'] if fixed is not None else None
+        item = {'publicIp': floating['address'], 'domain': 'standard',
+                'instanceId': ec2utils.instance_id_to_ec2(instance['id'])
+                if instance is not None else None,
+                'privateIpAddress': fixed['address'] if fixed is not None
+                else None}
+        return item
+
+    def describe_addresses(self, context, public_ip=None, filter=None):
+        wanted = filters.parse(filter, ('public-ip', 'instance-id',
+                                        'domain', 'private-ip-address'))
+        named = _as_list(public_ip, 'PublicIp')
+        if context.is_admin:
+            rows = db.floating_ip_get_all(context)
+            rows = [r for r in rows if r['project_id']]
+        else:
+            rows = db.floating_ip_get_all_by_project(context,
+                                                     context.project_id)
+        by_address = {r['address']: r for r in rows}
+        for address in named:
+            if address not in by_address:
+                raise exception.FloatingIpNotFound(address=address)
+        result = []
+        for row in rows:
+            if named and row['address'] not in named:
+                continue
+            item = self._format_address(row)
+            if filters.matches(wanted, {
+                    'public-ip': item['publicIp'],
+                    'instance-id': item['instanceId'],
+                    'domain': item['domain'],
+                    'private-ip-address': item['privateIpAddress']}):
+                result.append(item)
+        return {'addressesSet': result}
+
+    def allocate_address(self, context, domain=None):
+        address = self.network.allocate_floating_ip(context)
+        return {'publicIp': address, 'domain': 'standard'}
+
+    def release_address(self, context, public_ip=None):
+        address = _single(public_ip, 'PublicIp', required=True)
+        self.network.release_floating_ip(context, address)
+        return True
+
+    def associate_address(self, context, instance_id=None, public_ip=None):
+        ec2_id = _single(instance_id, 'InstanceId', required=True)
+        address = _single(public_ip, 'PublicIp', required=True)
+        instance = self._get_instance(context, ec2_id)
+        if not instance.get('fixed_ip'):
+            raise exception.InvalidState(
+                reason='Instance %s has no private address yet.' % ec2_id)
+        self.network.associate_floating_ip(context, address,
+                                           instance['fixed_ip'])
+        return True
+
+    def disassociate_address(self, context, public_ip=None):
+        address = _single(public_ip, 'PublicIp', required=True)
+        self.network.disassociate_floating_ip(context, address)
+        return True
