@@ -30,3 +30,67 @@ class API:
     def get_instance_nw_info(self, context, instance_id):
         return self._call(context, 'get_instance_nw_info',
                           instance_id=instance_id)
+
+    # -- floating IPs ----------------------------------------------------------
+
+    def allocate_floating_ip(self, context):
+        """A floating address for the caller's project (quota-checked)."""
+        from nova import exception
+        from nova import quota
+        if quota.allowed_floating_ips(context, 1) < 1:
+            raise exception.AddressLimitExceeded(
+                'Quota exceeded: project %s has all the floating IPs it '
+                'may have' % context.project_id)
+        return self._call(context, 'allocate_floating_ip',
+                          project_id=context.project_id)
+
+    def _floating(self, context, address):
+        """The project's floating IP (FloatingIpNotFound for another's)."""
+        from nova import exception
+        from nova.db import api as db
+        floating = db.floating_ip_get_by_address(context, address)
+        if not context.is_admin and \
+                floating['project_id'] != context.project_id:
+            raise exception.FloatingIpNotFound(address=address)
+        return floating
+
+    def release_floating_ip(self, context, address):
+        """Give the address back to the pool; refused while associated
+        (the original released it anyway and left its NAT rules behind)."""
+        from nova import exception
+        from nova.db import api as db
+        floating = self._floating(context, address)
+        if floating['fixed_ip'] is not None:
+            raise exception.InvalidState(
+                reason='floating ip %s is associated with %s; disassociate '
+                'it first' % (address, floating['fixed_ip']['address']))
+        db.floating_ip_deallocate(context, address)
+
+    def associate_floating_ip(self, context, floating_address, fixed_address):
+        """Forward ``floating_address`` to ``fixed_address`` (both the
+        caller's); an address already forwarded elsewhere moves."""
+        from nova.db import api as db
+        floating = self._floating(context, floating_address)
+        fixed = db.fixed_ip_get_by_address(context, fixed_address)
+        if fixed['instance'] is None:
+            from nova import exception
+            raise exception.InvalidState(
+                reason='fixed ip %s is not in use' % fixed_address)
+        current = floating['fixed_ip']
+        if current is not None:
+            if current['address'] == fixed_address:
+                return
+            self.disassociate_floating_ip(context, floating_address)
+        rpc.call(context, '%s.%s' % (FLAGS.network_topic, floating['host']),
+                 {'method': 'associate_floating_ip',
+                  'args': {'floating_address': floating_address,
+                           'fixed_address': fixed_address}})
+
+    def disassociate_floating_ip(self, context, address):
+        floating = self._floating(context, address)
+        if floating['fixed_ip'] is None:
+            return None
+        return rpc.call(context, '%s.%s' % (FLAGS.network_topic,
+                                            floating['host']),
+                        {'method': 'disassociate_floating_ip',
+                         'args': {'floating_address': address}})

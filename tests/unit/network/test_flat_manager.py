@@ -127,11 +127,7 @@ def test_concurrent_allocations_never_share_an_address(flat, admin):
     assert len(set(results.values())) == 40
 
 
-def test_dhcp_and_vlan_managers_allocate_like_flat(admin):
-    for cls in (manager.FlatDHCPManager, manager.VlanManager):
-        assert issubclass(cls, manager.FlatManager)
-    vlan = manager.VlanManager(host='n')
-    vlan.create_networks(admin, '10.9.0.0/28', 1, 16)
-    inst = _instance(admin)
-    assert vlan.allocate_for_instance(admin, inst['id'])[0]['ip'] == \
-        '10.9.0.2'
+def test_dhcp_managers_share_the_allocation_code():
+    # Their own behaviour is in test_dhcp_managers.py (host work faked).
+    assert issubclass(manager.FlatDHCPManager, manager.FlatManager)
+    assert issubclass(manager.VlanManager, manager.NetworkManager)
