@@ -19,18 +19,24 @@ Traffic *to* a guest (chain ``inst-<id>``, selected in ``local`` by
 
 Traffic *from* a guest (chain ``src-<id>``, selected in ``local`` and in
 INPUT by ``-m physdev --physdev-in <its tap>``): DHCP requests from
-0.0.0.0, and packets whose source address and MAC are the guest's, go on;
-a guest answering DHCP, or claiming another address or MAC, is dropped.
-This needs bridged frames to pass iptables (bridge-nf-call-iptables=1,
-br_netfilter; the driver checks it once and logs an error when it is off).
-ARP is not filtered: a guest can still answer ARP for another's address,
-but its IP packets with that source are dropped.
+0.0.0.0, and packets whose source address is the guest's, go on; a guest
+answering DHCP, or claiming another address, is dropped.  This needs
+bridged frames to pass iptables (bridge-nf-call-iptables=1, br_netfilter;
+the driver checks it once and logs an error when it is off).
+
+Not filtered: MAC addresses and ARP.  ``-m mac`` is refused by the kernel
+in chains reachable from OUTPUT (``local`` is), and L2 filtering needs
+ebtables or libvirt's nwfilter ``clean-traffic``, whose stock filters are
+not installed everywhere (the test namespaces' libvirtd has none).  A guest
+can therefore answer ARP for another's address or change its MAC, but its
+IP packets with another guest's source address are dropped, so it cannot
+impersonate that guest towards a security group rule.
 
 Differences from Bexar, on purpose: source-group rules are enforced (Bexar
 ignored them), expanded to the member instances' addresses and recomputed
 on ``refresh_security_group_members``; the guest's source address and MAC
 are checked with iptables instead of libvirt's nwfilter ``clean-traffic``
-(which needs libvirt's stock filters to be installed); the whole filter
+(see above); the whole filter
 table is no longer rewritten (only nova's own chains).
 
 The driver keeps the guests it filters in memory.  Its first call after the
@@ -202,8 +208,7 @@ def source_rules(vifs):
              '--dport 67 -j RETURN',
              '-p udp -m udp --sport 67 --dport 68 -j DROP']
     for vif in vifs:
-        rules.append('-s %s/32 -m mac --mac-source %s -j RETURN'
-                     % (vif['ip'], vif['mac'].lower()))
+        rules.append('-s %s/32 -j RETURN' % vif['ip'])
     rules.append('-j DROP')
     return rules
 

@@ -75,7 +75,7 @@ def test_source_rules():
         '-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 '
         '--dport 67 -j RETURN',
         '-p udp -m udp --sport 67 --dport 68 -j DROP',
-        '-s 10.0.0.3/32 -m mac --mac-source 02:16:3e:00:00:0a -j RETURN',
+        '-s 10.0.0.3/32 -j RETURN',
         '-j DROP']
 
 
@@ -163,9 +163,8 @@ def test_instance_chains(env):
         '-s 192.168.0.0/16 -p udp -m udp --dport 5000:5100 -j ACCEPT',
         '-p icmp -m icmp --icmp-type 8/0 -j ACCEPT',
         '-j DROP']
-    assert env.chain('nova-compute-src-%d' % n)[2] == \
-        '-s %s/32 -m mac --mac-source %s -j RETURN' % (inst['ip'],
-                                                         inst['mac_address'])
+    assert env.chain('nova-compute-src-%d' % n)[2:] == [
+        '-s %s/32 -j RETURN' % inst['ip'], '-j DROP']
     assert env.chain('nova-compute-local') == [
         '-m physdev --physdev-in %s -j nova-compute-src-%d' % (tap, n),
         '-d %s/32 -j nova-compute-inst-%d' % (inst['ip'], n)]
