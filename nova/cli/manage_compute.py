@@ -7,6 +7,9 @@
     nova-manage network create [CIDR] [NUM_NETWORKS] [NETWORK_SIZE]
                                [VLAN_START] [VPN_START] [FIXED_RANGE_V6]
     nova-manage network list
+    nova-manage floating create HOST RANGE
+    nova-manage floating delete RANGE
+    nova-manage floating list [HOST]
 
 Importing this module registers the categories with nova.cli.manage; run
 as ``python -m nova.cli.manage_compute`` it is nova-manage with them.
@@ -92,7 +95,87 @@ class NetworkCommands:
                      network['project_id'] or '-'))
 
 
+# A typo such as /8 must not fill the database with millions of rows.
+MAX_FLOATING_RANGE = 1 << 16
+
+
+def _floating_range(text):
+    """The addresses of a floating range: every host address of a CIDR
+    (a single address or a /31, /32 as given)."""
+    import netaddr
+    try:
+        network = netaddr.IPNetwork(str(text).strip())
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise exception.InvalidInput(reason='%r is not an address range'
+                                     % (text,)) from None
+    if network.version != 4:
+        raise exception.InvalidInput(reason='floating ranges are IPv4')
+    if network.size > MAX_FLOATING_RANGE:
+        raise exception.InvalidInput(
+            reason='%s has %d addresses; at most %d at once'
+            % (network.cidr, network.size, MAX_FLOATING_RANGE))
+    hosts = network if network.prefixlen >= 31 else network.iter_hosts()
+    return [str(address) for address in hosts]
+
+
+class FloatingIpCommands:
+    """Floating (public) addresses of network hosts."""
+
+    def create(self, host, range):  # noqa: A002 - the documented name
+        """Add the addresses of RANGE to HOST's pool."""
+        from nova.db import api as db
+        ctxt = context.get_admin_context()
+        addresses = _floating_range(range)
+        taken = {f['address'] for f in db.floating_ip_get_all(ctxt)}
+        clash = [a for a in addresses if a in taken]
+        if clash:
+            raise exception.InvalidInput(
+                reason='%d address(es) of %s exist already (first: %s); '
+                'nothing added' % (len(clash), range, clash[0]))
+        for address in addresses:
+            db.floating_ip_create(ctxt, {'address': address, 'host': host})
+        print('%d floating ip(s) added to %s' % (len(addresses), host))
+
+    def delete(self, range):  # noqa: A002
+        """Remove the addresses of RANGE (none may be in use)."""
+        from nova.db import api as db
+        ctxt = context.get_admin_context()
+        addresses = _floating_range(range)
+        rows = {f['address']: f for f in db.floating_ip_get_all(ctxt)}
+        missing = [a for a in addresses if a not in rows]
+        if missing:
+            raise exception.FloatingIpNotFound(
+                '%d address(es) of %s do not exist (first: %s); nothing '
+                'deleted' % (len(missing), range, missing[0]),
+                address=missing[0])
+        busy = [a for a in addresses
+                if rows[a]['project_id'] or rows[a]['fixed_ip_id']]
+        if busy:
+            raise exception.InvalidState(
+                reason='%d address(es) of %s are allocated to a project '
+                '(first: %s); nothing deleted' % (len(busy), range, busy[0]))
+        for address in addresses:
+            db.floating_ip_destroy(ctxt, address)
+        print('%d floating ip(s) deleted' % len(addresses))
+
+    def list(self, host=None):
+        """List floating addresses (of one HOST) and what uses them."""
+        from nova.db import api as db
+        ctxt = context.get_admin_context()
+        rows = (db.floating_ip_get_all_by_host(ctxt, host) if host
+                else db.floating_ip_get_all(ctxt))
+        for row in rows:
+            fixed = row['fixed_ip']
+            instance = fixed['instance'] if fixed else None
+            # The original printed a nonexistent ec2_id field and crashed.
+            print('%s\t%s\t%s\t%s\t%s' % (
+                row['host'], row['address'], row['project_id'] or '-',
+                fixed['address'] if fixed else '-',
+                'i-%08x' % instance['id'] if instance else '-'))
+
+
 manage.register('instance_type', InstanceTypeCommands)
+manage.register('floating', FloatingIpCommands)
 manage.register('network', NetworkCommands)
 
 
