@@ -10,6 +10,7 @@ from nova import rpc
 from nova.compute import api as compute_api
 from nova.compute import security_groups
 from nova.db import api as db
+from tests.unit.compute.conftest import settle
 
 
 @pytest.fixture
@@ -342,3 +343,58 @@ def test_parse_rules_takes_ec2_owner_forms(fake_env, user_ctx, other_ctx):
         assert parsed == [{'group_id': theirs['id'], 'cidr': None,
                            'protocol': 'udp', 'from_port': 53,
                            'to_port': 53}]
+
+
+# -- the compute manager's part ------------------------------------------------
+
+def _boot(api, ctx, images, host, groups):
+    admin = context.RequestContext(ctx.user_id, ctx.project_id,
+                                   is_admin=True)
+    made = api.create(admin, 'm1.tiny', images['ami'],
+                      availability_zone='nova:%s' % host,
+                      security_group=groups)[0]
+    settle()
+    return api.get(ctx, made['id'])
+
+
+def _record(cloud, monkeypatch, method):
+    seen = []
+    for host, manager in cloud.computes.items():
+        monkeypatch.setattr(
+            manager.driver, method,
+            lambda *args, _host=host: seen.append((_host,) + args))
+    return seen
+
+
+def test_build_and_terminate_refresh_hosts_admitting_the_group(
+        api, cloud, user_ctx, images, monkeypatch):
+    api.create_security_group(user_ctx, 'web', 'x')
+    dbs = api.create_security_group(user_ctx, 'db', 'x')
+    api.authorize_security_group_ingress(
+        user_ctx, 'db', [{'protocol': 'tcp', 'from_port': 5432,
+                          'to_port': 5432, 'source_group_name': 'web'}])
+    server = _boot(api, user_ctx, images, 'h2', ['db'])
+    assert server['state_description'] == 'running'
+    seen = _record(cloud, monkeypatch, 'refresh_security_group_members')
+    web_id = api.get_security_groups(user_ctx, names=['web'])[0]['id']
+
+    client = _boot(api, user_ctx, images, 'h1', ['web'])
+    assert client['fixed_ip']
+    # Twice: the API's cast when the row is made (before the client has
+    # an address, so not enough) and the compute host's once it has one.
+    assert seen == [('h2', web_id), ('h2', web_id)]
+    del seen[:]
+    api.delete(user_ctx, client['id'])
+    settle()
+    assert seen == [('h2', web_id)]
+    assert dbs['id'] != web_id
+
+
+def test_compute_start_restores_filters_from_the_database(
+        api, cloud, user_ctx, images, monkeypatch):
+    inst = _boot(api, user_ctx, images, 'h1', ['default'])
+    seen = _record(cloud, monkeypatch, 'ensure_filtering_rules_for_instance')
+    cloud.computes['h1'].init_host()
+    assert [(host, instance['id'], network_info)
+            for host, instance, network_info in seen] == \
+        [('h1', inst['id'], None)]
