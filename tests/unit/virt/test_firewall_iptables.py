@@ -312,3 +312,38 @@ def test_restart_then_refresh_keeps_every_guest(env):
 
 def test_instance_filter_names_no_nwfilter(env):
     assert env.driver().instance_filter({'id': 1}, {}) == (None, {})
+
+
+def test_ipv6_ingress_rules(env):
+    web = env.group('web')
+    security_groups.authorize_ingress(env.user, 'web', [
+        {'protocol': 'tcp', 'from_port': 22, 'to_port': 22,
+         'cidr': 'fd00:1::/64'},
+        {'protocol': 'tcp', 'from_port': 80, 'to_port': 80,
+         'cidr': '10.0.0.0/8'}])
+    inst = env.instance([web])
+    manager = iptables.IptablesManager(execute=env.kernel, binary='compute',
+                                       use_ipv6=True)
+    drv = firewall.IptablesFirewallDriver(iptables=manager, host='h1')
+    info = env.network_info(inst)
+    info[0].update(ip6='fd00:9::10', cidr_v6='fd00:9::/64')
+    drv.prepare_instance_filter(inst, info)
+    chain = '-A nova-compute-inst-%d ' % inst['id']
+    v6 = [r[len(chain):] for r in env.kernel.rules('filter', 'ip6tables')
+          if r.startswith(chain)]
+    assert v6 == [
+        '-m state --state INVALID -j DROP',
+        '-m state --state RELATED,ESTABLISHED -j ACCEPT',
+        '-p ipv6-icmp -m icmp6 --icmpv6-type 134 -j ACCEPT',
+        '-p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT',
+        '-p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT',
+        '-s fd00:9::/64 -j ACCEPT',
+        '-s fd00:1::/64 -p tcp -m tcp --dport 22 -j ACCEPT',
+        '-j DROP']
+    assert '-A nova-compute-local -d fd00:9::10/128 -j nova-compute-inst-%d' \
+        % inst['id'] in env.kernel.rules('filter', 'ip6tables')
+    assert '-s fd00:1::/64 -p tcp -m tcp --dport 22 -j ACCEPT' not in \
+        env.chain('nova-compute-inst-%d' % inst['id'])
+    drv.unfilter_instance(inst, info)
+    assert not [r for r in env.kernel.rules('filter', 'ip6tables')
+                if 'inst-' in r]
