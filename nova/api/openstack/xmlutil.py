@@ -144,6 +144,10 @@ class _Builder:
         if key == 'links' and isinstance(item, list):
             for link in item:
                 self._link(node, link)
+        elif isinstance(item, list) and _member_name(key) == key:
+            # A list named like its members has no wrapper element.
+            for member in item:
+                node.append(self.element(key, member))
         elif _is_scalar(item) and key not in TEXT_CHILDREN:
             if item is not None:
                 node.set(key, _text(item))
@@ -152,6 +156,9 @@ class _Builder:
 
     def _list(self, node, name, items):
         member = _member_name(name)
+        if name == 'rate' and self.version != '1.0':
+            # v1.1 groups limits by URI: <rates><rate uri=..><limit/></rate>
+            member = 'rate'
         for item in items:
             if member == 'ip' or (isinstance(item, dict) and 'addr' in item):
                 self._ip(node, item)

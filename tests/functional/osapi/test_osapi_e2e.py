@@ -5,12 +5,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.functional.nova import helpers
-from tests.functional.osapi import osapi_env
 from tests.functional.osapi.osapi_env import XMLNS, http, wait
 
 BUILD_TIMEOUT = 60

@@ -159,3 +159,12 @@ def test_unknown_media_type_is_415():
 ])
 def test_response_type(path, accept, expected):
     assert xmlutil.response_type(_req(path=path, accept=accept)) == expected
+
+
+def test_v11_rate_limits_are_grouped_by_uri():
+    root = _xml({'limits': {'rate': [{'uri': '*', 'regex': '.*', 'limit': [
+        {'verb': 'POST', 'value': 10, 'remaining': 9, 'unit': 'MINUTE'}]}],
+        'absolute': {}}}, '1.1')
+    rate = root.find(V11 + 'rate/' + V11 + 'rate')
+    assert rate.get('uri') == '*'
+    assert rate.find(V11 + 'limit').get('remaining') == '9'
