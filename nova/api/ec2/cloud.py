@@ -188,7 +188,7 @@ class CloudController:
     def store(self):
         if self._store is None:
             # s3server defines buckets_path; nova-objectstore serves it.
-            from nova.objectstore import s3server  # noqa: F401
+            from nova.objectstore import s3server  # noqa: F401,E501 pylint: disable=unused-import
             from nova.objectstore import store
             self._store = store.Store(FLAGS.buckets_path)
         return self._store
@@ -558,7 +558,8 @@ class CloudController:
             found = self.image_service.detail(context)
         result = []
         for image in found:
-            if image.get('status') == 'deleted':
+            if image.get('status') == 'deleted' or \
+                    not images.visible(context, image):
                 continue
             if owners and image.get('owner') not in owners:
                 continue

@@ -8,7 +8,6 @@ else a machine image).
 """
 
 import gzip
-import io
 import os
 import tarfile
 
@@ -99,13 +98,28 @@ def filter_attributes(image, item):
             'manifest-location': item['imageLocation']}
 
 
+def visible(context, image):
+    """Public images, the project's own, and everything for admins.
+
+    Checked here as well as by the image service: a Glance that gets no
+    token from nova (EC2 requests carry none) answers for anyone.
+    """
+    return bool(context.is_admin or image.get('is_public')
+                or (image.get('owner') is not None
+                    and image.get('owner') == context.project_id))
+
+
 def show(service, context, ec2_image_id):
     """The image behind an EC2 image id; InvalidAMIID.NotFound if none."""
     internal = ec2utils.ec2_image_id_to_id(ec2_image_id)
     try:
-        return service.show(context, internal)
+        image = service.show(context, internal)
     except exception.ImageNotFound:
-        raise exception.ImageNotFound(image_id=ec2_image_id) from None
+        image = None
+    if image is None or not visible(context, image) or \
+            image.get('deleted') or image.get('status') == 'deleted':
+        raise exception.ImageNotFound(image_id=ec2_image_id)
+    return image
 
 
 def check_owner(context, image, ec2_image_id):

@@ -2,7 +2,6 @@
 in-process fake cloud (fake RPC, fake driver, local images)."""
 
 import base64
-import xml.etree.ElementTree as ElementTree
 
 import pytest
 import webob
