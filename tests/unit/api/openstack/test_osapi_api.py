@@ -494,3 +494,36 @@ def test_rate_limits_are_enforced_and_reported(osapi, images):
     report = _json(osapi.request('GET', '/v1.0/limits', token=token10))
     assert report['limits']['rate'][0]['remaining'] == 0
     assert report['limits']['rate'][0]['verb'] == 'PUT'
+
+
+def test_resize_on_a_driver_without_it_changes_nothing(osapi, images):
+    token = osapi.login(osapi.alice, '1.0')
+    sid = _boot(osapi, token, images, '1.0')['id']
+    for driver in (c.driver for c in osapi.cloud.computes.values()):
+        driver.fail_always('resize', NotImplementedError())
+    action = '/v1.0/servers/%s/action' % sid
+    assert osapi.request('POST', action, {'resize': {'flavorId': 2}},
+                         token=token).status_int == 202
+    settle()
+    shown = _show10(osapi, token, sid)
+    assert (shown['status'], shown['flavorId']) == ('ACTIVE', 1)
+    actions = db.instance_get_actions(context.get_admin_context(), sid)
+    assert 'cannot resize' in actions[-1]['error']
+    _fault(osapi.request('POST', action, {'resize': {'flavorId': 1}},
+                         token=token), 'badRequest', 400)
+
+
+def test_a_failed_rebuild_is_an_error_with_its_reason(osapi, images):
+    token = osapi.login(osapi.alice)
+    sid = _boot(osapi, token, images)['id']
+    for driver in (c.driver for c in osapi.cloud.computes.values()):
+        driver.fail_next('spawn')
+    resp = osapi.request('POST', '/v1.1/proj1/servers/%s/action' % sid,
+                         {'rebuild': {'imageRef': images['qcow2']}},
+                         token=token)
+    assert resp.status_int == 202
+    settle()
+    shown = _json(osapi.request('GET', '/v1.1/proj1/servers/%s' % sid,
+                                token=token))['server']
+    assert shown['status'] == 'ERROR'
+    assert 'rebuild failed' in shown['fault']['message']
