@@ -82,3 +82,42 @@ def test_bad_format_is_refused(client):
         client.images.create(name='bad', disk_format='floppy',
                              container_format='bare')
     assert 'floppy' in str(err.value)
+
+
+def _glance_cli(glance, *args):
+    """The released glance CLI (glanceclient's shell), Image API v1."""
+    import subprocess
+    import sys
+    cmd = [sys.executable, '-c',
+           'import sys; from glanceclient.shell import main; '
+           'sys.exit(main())',
+           '--os-image-url', glance.url, '--os-image-api-version', '1',
+           '--os-auth-token', 'anything'] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_released_glance_cli(glance, tmp_path):
+    data = os.urandom(300 * 1024)
+    source = tmp_path / 'image.raw'
+    source.write_bytes(data)
+    made = _glance_cli(glance, 'image-create', '--name', 'cli-image',
+                       '--disk-format', 'raw', '--container-format', 'bare',
+                       '--is-public', 'True', '--file', str(source))
+    assert made.returncode == 0, made.stderr
+    assert 'cli-image' in made.stdout and 'active' in made.stdout
+    listing = _glance_cli(glance, 'image-list')
+    assert listing.returncode == 0, listing.stderr
+    line = [l for l in listing.stdout.splitlines() if 'cli-image' in l][0]
+    image_id = line.split('|')[1].strip()
+    shown = _glance_cli(glance, 'image-show', image_id)
+    assert shown.returncode == 0 and hashlib.md5(data).hexdigest() \
+        in shown.stdout
+    target = tmp_path / 'out.raw'
+    got = _glance_cli(glance, 'image-download', '--file', str(target),
+                      image_id)
+    assert got.returncode == 0, got.stderr
+    assert target.read_bytes() == data
+    gone = _glance_cli(glance, 'image-delete', image_id)
+    assert gone.returncode == 0, gone.stderr
+    assert 'cli-image' not in _glance_cli(glance, 'image-list').stdout
