@@ -84,6 +84,43 @@ def _check_text(name, value):
     return value
 
 
+def snapshot_image_meta(context, instance, name, source=None):
+    """The Glance record of a snapshot of ``instance``, true from the start.
+
+    What the driver uploads is the root disk alone.  For a kernel-booted
+    (AMI) instance that is a bare file system, which boots only with the
+    instance's kernel and ramdisk: the record is ami/ami and names them,
+    like the image it came from.  A whole-disk instance gives a standalone
+    qcow2 disk.  (The original recorded every snapshot as the source's
+    formats or raw/bare, and the driver re-labelled AMI snapshots only when
+    the upload was done, so DescribeImages and /images showed a raw image
+    that could not boot while it was saving.)  ``source``: the instance's
+    image record, when it still exists, for its architecture.
+    """
+    properties = {'instance_id': str(instance['id']),
+                  'image_state': 'snapshotting',
+                  'image_location': 'snapshot',
+                  'base_image_ref': str(instance['image_id']),
+                  'owner_id': context.project_id}
+    if instance['uuid']:
+        properties['instance_uuid'] = instance['uuid']
+    if instance['kernel_id']:
+        disk_format = container_format = 'ami'
+        properties['kernel_id'] = str(instance['kernel_id'])
+        if instance['ramdisk_id']:
+            properties['ramdisk_id'] = str(instance['ramdisk_id'])
+    else:
+        disk_format, container_format = 'qcow2', 'bare'
+    source_props = (source or {}).get('properties') or {}
+    if source_props.get('architecture'):
+        properties['architecture'] = source_props['architecture']
+    if instance['os_type']:
+        properties['os_type'] = instance['os_type']
+    return {'name': name, 'is_public': False, 'status': 'queued',
+            'disk_format': disk_format, 'container_format': container_format,
+            'owner': context.project_id, 'properties': properties}
+
+
 class API:
 
     def __init__(self, image_service=None, network_api=None):
@@ -596,25 +633,10 @@ class API:
                            power_state.SHUTDOWN, power_state.SHUTOFF))
         try:
             source = self.image_service.show(context, instance['image_id'])
-            disk_format = source.get('disk_format')
-            container_format = source.get('container_format')
         except exception.ImageNotFound:
-            disk_format = container_format = None
-        if disk_format in (None, 'ami'):
-            # A snapshot is the root disk alone, bootable as a whole disk.
-            disk_format, container_format = 'raw', 'bare'
-        properties = {'instance_id': str(instance['id']),
-                      'image_state': 'snapshotting',
-                      'owner_id': context.project_id}
-        if instance['kernel_id']:
-            properties['kernel_id'] = instance['kernel_id']
-        if instance['ramdisk_id']:
-            properties['ramdisk_id'] = instance['ramdisk_id']
-        image_meta = self.image_service.create(context, {
-            'name': name, 'is_public': False, 'status': 'queued',
-            'disk_format': disk_format,
-            'container_format': container_format or 'bare',
-            'owner': context.project_id, 'properties': properties})
+            source = None
+        image_meta = self.image_service.create(
+            context, snapshot_image_meta(context, instance, name, source))
         db.instance_update(context, instance_id,
                            {'state_description': 'snapshotting'})
         rpc.cast(context, '%s.%s' % (FLAGS.compute_topic, instance['host']),

@@ -284,6 +284,7 @@ class ComputeManager(manager.Manager):
                                     'state_description': step})
             network_info = self.network_api.allocate_for_instance(
                 context, instance_id)
+            self._setup_compute_network(network_info)
             step = 'spawning'
             instance = self.db.instance_update(
                 ctxt, instance_id, {'state_description': step})
@@ -306,6 +307,17 @@ class ComputeManager(manager.Manager):
         LOG.info('instance %s is %s on %s', instance_id,
                  power_state.name(state), self.host, context=context)
         self._refresh_group_members(ctxt, instance)
+
+    def _setup_compute_network(self, network_info):
+        """The bridge (and VLAN device) the guest's NIC joins, made on this
+        host when the network service asks for it (network_info's
+        should_create_bridge / should_create_vlan / bridge_interface, see
+        nova.network.linux_net.setup_compute_network).  Only the libvirt
+        driver plugs guests into host bridges."""
+        if FLAGS.get('connection_type') != 'libvirt':
+            return
+        from nova.network import linux_net
+        linux_net.setup_compute_network(network_info)
 
     def _abort_build(self, ctxt, instance, network_info, step, reason):
         """Undo a build: remove the guest, free the address, mark error."""
@@ -413,10 +425,15 @@ class ComputeManager(manager.Manager):
             try:
                 self.driver.snapshot(context, instance_dict(instance),
                                      image_id)
-                meta = image_service.show(context, image_id)
-                if meta['status'] != 'active':
-                    image_service.update(context, image_id,
-                                         {'status': 'active'})
+                # The formats and properties were right from the start
+                # (compute.api.snapshot_image_meta); only the EC2 state
+                # (and the status, for a service that does not set it on
+                # upload) change now.
+                done = {'properties': {'image_state': 'available'}}
+                if image_service.show(context, image_id)['status'] != \
+                        'active':
+                    done['status'] = 'active'
+                image_service.update(context, image_id, done)
             except Exception:
                 try:
                     image_service.delete(context, image_id)

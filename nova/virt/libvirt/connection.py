@@ -109,6 +109,8 @@ LIBVIRT_POWER_STATE = {
 
 POLL_INTERVAL = 0.5
 GIB = 1024 ** 3
+# disk_format of a snapshot's image record -> what qemu-img writes.
+SNAPSHOT_FORMATS = {'ami': 'raw', 'raw': 'raw', 'qcow2': 'qcow2'}
 
 
 class InstanceExists(exception.Duplicate):
@@ -650,29 +652,28 @@ class LibvirtConnection(driver.ComputeDriver):
         """Upload the root disk (flattened) into the queued image.
 
         A running guest is paused for the copy (QEMU flushes its disks when
-        it stops the CPUs), so the image is crash-consistent.  AMI guests
-        give a raw 'ami' image that keeps the kernel and ramdisk; whole-disk
-        guests give a standalone qcow2.
+        it stops the CPUs), so the image is crash-consistent.  The image
+        record normally says what it holds already
+        (compute.api.snapshot_image_meta: ami for kernel-booted guests,
+        qcow2 for whole-disk ones): the disk is written in that format and
+        the record's formats are left alone.  A record without a disk
+        format gets the same choice, made here.
         """
         name = instance['name']
         dom = self._lookup(name)
         inst_dir = self._instance_dir(instance)
         disk = os.path.join(inst_dir, 'disk')
-        if instance.get('kernel_id'):
-            out_format, meta = 'raw', {'disk_format': 'ami',
-                                       'container_format': 'ami'}
-        else:
-            out_format, meta = 'qcow2', {'disk_format': 'qcow2',
-                                         'container_format': 'bare'}
-        properties = {'image_location': 'snapshot',
-                      'image_state': 'available',
-                      'instance_uuid': instance.get('uuid'),
-                      'base_image_ref': str(instance.get('image_id'))}
-        if instance.get('kernel_id'):
-            properties['kernel_id'] = str(instance['kernel_id'])
-        if instance.get('ramdisk_id'):
-            properties['ramdisk_id'] = str(instance['ramdisk_id'])
-        meta['properties'] = properties
+        image_service = image.get_default_image_service()
+        record = image_service.show(context, image_id)
+        meta = {}
+        if not record.get('disk_format'):
+            meta = self._snapshot_labels(instance)
+        disk_format = record.get('disk_format') or meta['disk_format']
+        out_format = SNAPSHOT_FORMATS.get(disk_format)
+        if out_format is None:
+            raise exception.Invalid(
+                'cannot write a snapshot of %s as disk format %s (only %s)'
+                % (name, disk_format, ', '.join(sorted(SNAPSHOT_FORMATS))))
         target = os.path.join(inst_dir, 'snapshot-%s.%s'
                               % (imagecache.cache_name(image_id), out_format))
         paused_here = False
@@ -686,13 +687,23 @@ class LibvirtConnection(driver.ComputeDriver):
             finally:
                 if paused_here:
                     dom.resume()
-            image_service = image.get_default_image_service()
             with open(target, 'rb') as data:
                 image_service.update(context, image_id, meta, data=data)
         finally:
             if os.path.exists(target):
                 os.unlink(target)
         LOG.info('snapshot of %s uploaded as image %s', name, image_id)
+
+    @staticmethod
+    def _snapshot_labels(instance):
+        """Formats and properties of a snapshot whose record has none."""
+        if instance.get('kernel_id'):
+            meta = {'disk_format': 'ami', 'container_format': 'ami',
+                    'properties': {'kernel_id': str(instance['kernel_id'])}}
+            if instance.get('ramdisk_id'):
+                meta['properties']['ramdisk_id'] = str(instance['ramdisk_id'])
+            return meta
+        return {'disk_format': 'qcow2', 'container_format': 'bare'}
 
     # -- looking --------------------------------------------------------------
 

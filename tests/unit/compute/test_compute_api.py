@@ -356,7 +356,7 @@ def test_snapshot_makes_an_active_image(api, cloud, user_ctx, images):
     svc = local.LocalImageService()
     shown = svc.show(user_ctx, image['id'])
     assert shown['status'] == 'active'
-    assert shown['disk_format'] == 'raw'
+    assert shown['disk_format'] == 'qcow2'
     assert shown['properties']['instance_id'] == str(inst['id'])
     assert api.get(user_ctx, inst['id'])['state_description'] == 'running'
 
