@@ -75,7 +75,9 @@ flags.DEFINE_integer('network_size', 256, 'addresses in each network')
 flags.DEFINE_integer('vlan_start', 100, 'first VLAN of VlanManager')
 flags.DEFINE_integer('vpn_start', 1000, 'first VPN port of VlanManager')
 flags.DEFINE_string('vlan_interface', 'eth0',
-                    'interface the VLANs of VlanManager ride on')
+                    'interface the VLANs of VlanManager ride on; empty: no '
+                    '802.1Q devices, each project\'s bridge stands alone '
+                    '(one host, or a kernel without VLAN support)')
 flags.DEFINE_integer('fixed_ip_disassociate_timeout', 600,
                      'seconds after which a deallocated fixed IP whose '
                      'lease end was never reported is freed')
@@ -525,9 +527,11 @@ class DHCPManagerMixin:
         mac = fixed_ip['instance']['mac_address'] \
             if fixed_ip['instance'] else None
         if host == self.host:
-            self._setup_network(ctxt, network)
+            # Release first: the HUP that follows makes dnsmasq report its
+            # remaining leases as "old", and this one must not be among them.
             if leased and mac:
                 self._forget_lease(network, address, mac)
+            self._setup_network(ctxt, network)
         else:
             rpc.cast(ctxt, '%s.%s' % (FLAGS.network_topic, host),
                      {'method': 'forget_lease',
@@ -560,7 +564,10 @@ class DHCPManagerMixin:
                         mac, instance['mac_address'])
             return False
         if not fixed_ip['allocated']:
+            # A deallocated address whose lease dnsmasq still reports: it
+            # is on its way out, do not mark it leased again.
             LOG.warning('lease of %s, which is not allocated', address)
+            return False
         db.fixed_ip_update(ctxt, address, {'leased': True})
         return True
 
@@ -631,15 +638,18 @@ class VlanManager(DHCPManagerMixin, NetworkManager):
         return [db.project_get_network(context, instance['project_id'])]
 
     def _bridge_interface(self, network):
-        return FLAGS.vlan_interface
+        return FLAGS.vlan_interface or None
 
     def vif_extra(self, network):
         extra = super().vif_extra(network)
-        extra['should_create_vlan'] = True
+        extra['should_create_vlan'] = bool(FLAGS.vlan_interface)
         return extra
 
     def _ensure_bridge(self, network):
         from nova.network import linux_net
+        if not FLAGS.vlan_interface:
+            linux_net.ensure_bridge(network['bridge'], None, network)
+            return
         linux_net.ensure_vlan_bridge(network['vlan'], network['bridge'],
                                      FLAGS.vlan_interface, network)
 

@@ -432,3 +432,38 @@ def rabbit_vhost_module():
         yield name
     finally:
         run('rabbitmqctl', 'delete_vhost', name, check=False)
+
+
+class Probe:
+    """A namespace plugged into a bridge of ``ns`` by a veth pair, with an
+    address of that network: a stand-in for another guest on it."""
+
+    def __init__(self, ns, bridge, cidr, gateway):
+        self.ns = ns
+        self.name = 'nova-probe-' + secrets.token_hex(4)
+        self.inner = 'pr' + secrets.token_hex(4)
+        self._made = False
+        run('ip', 'netns', 'add', self.name)
+        self._made = True
+        self.run('ip', 'link', 'set', 'lo', 'up')
+        run('ip', 'netns', 'exec', ns, 'ip', 'link', 'add', self.inner,
+            'type', 'veth', 'peer', 'name', 'eth0', 'netns', self.name)
+        run('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', self.inner,
+            'master', bridge)
+        run('ip', 'netns', 'exec', ns, 'ip', 'link', 'set', self.inner, 'up')
+        self.run('ip', 'addr', 'add', cidr, 'dev', 'eth0')
+        self.run('ip', 'link', 'set', 'eth0', 'up')
+        self.run('ip', 'route', 'add', 'default', 'via', gateway)
+
+    def run(self, *argv, **kw):
+        return run('ip', 'netns', 'exec', self.name, *argv, **kw)
+
+    def http_get(self, url, timeout=4):
+        return http_get(self.name, url, timeout)
+
+    def delete(self):
+        if self._made:
+            run('ip', 'netns', 'del', self.name, check=False)
+            run('ip', 'netns', 'exec', self.ns, 'ip', 'link', 'del',
+                self.inner, check=False)
+            self._made = False

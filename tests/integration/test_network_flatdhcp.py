@@ -84,6 +84,8 @@ def cloud(libvirt_ns, integration_dirs, image_ids,
         'ec2_dmz_host': PUBLIC_NS,
         'ec2_port': METADATA_PORT,
         'dhcp_lease_time': 120,
+        # Backstop should dnsmasq never report a lease's end.
+        'fixed_ip_disassociate_timeout': 30,
     })
     node.devices = ['br100']
     relay = outside = stub = None

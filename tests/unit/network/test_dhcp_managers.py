@@ -370,3 +370,46 @@ def test_floating_api_quota_ownership_and_release(flatdhcp, admin, host):
         assert impl_fake.wait_idle(10)
     finally:
         conn.close()
+
+
+def test_vlan_without_vlan_interface_makes_bridges_only(admin, host):
+    FLAGS.vlan_interface = ''
+    mgr = manager.VlanManager(host='net1')
+    mgr.create_networks(admin, '10.20.0.0/16', 2, 16, vlan_start=200)
+    mgr.init_host()
+    [vif] = mgr.allocate_for_instance(admin, _instance(admin, 1, 'pa')['id'])
+    assert vif['bridge'] == 'br200' and not vif['should_create_vlan']
+    assert 'br200' in host.links and 'vlan200' not in host.links
+    assert host.addresses['br200'] == ['10.20.0.1/28']
+
+
+def test_compute_calls_host_setup_only_for_libvirt(monkeypatch):
+    from nova.compute import manager as compute_manager
+    import nova.virt.connection  # noqa: F401 - defines connection_type
+    made = []
+    monkeypatch.setattr(linux_net, 'setup_compute_network', made.append)
+    mgr = compute_manager.ComputeManager.__new__(
+        compute_manager.ComputeManager)
+    info = [{'bridge': 'br100', 'should_create_bridge': True}]
+    FLAGS.connection_type = 'fake'
+    mgr._setup_compute_network(info)
+    assert made == []
+    FLAGS.connection_type = 'libvirt'
+    mgr._setup_compute_network(info)
+    assert made == [info]
+
+
+def test_deallocated_address_is_not_leased_again(flatdhcp, admin, host):
+    inst = _instance(admin, 1)
+    flatdhcp.allocate_for_instance(admin, inst['id'])
+    flatdhcp.lease_fixed_ip(admin, '10.20.0.2', mac='02:16:3e:00:00:01')
+    flatdhcp.deallocate_for_instance(admin, inst['id'])
+    # dnsmasq's "old" after the HUP must not mark it leased again.
+    assert not flatdhcp.lease_fixed_ip(admin, '10.20.0.2',
+                                       mac='02:16:3e:00:00:01')
+    row = db.fixed_ip_get_by_address(admin, '10.20.0.2')
+    assert not row['allocated'] and row['instance_id'] == inst['id']
+    # Its "del" then frees it.
+    flatdhcp.release_fixed_ip(admin, '10.20.0.2', mac='02:16:3e:00:00:01')
+    assert db.fixed_ip_get_by_address(admin, '10.20.0.2')['instance_id'] \
+        is None
