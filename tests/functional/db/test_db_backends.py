@@ -21,48 +21,22 @@ from nova import flags
 from nova.db import migration
 from nova.db.sqlalchemy import models
 from nova.db.sqlalchemy import session as db_session
+from tests import dbservers
 
 FLAGS = flags.FLAGS
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _mysql_db(request):
-    import pymysql
-    request.getfixturevalue('mysql_server')
-    name = 'nova_test_%s' % uuid.uuid4().hex[:10]
-    conn = pymysql.connect(host='127.0.0.1', user='root')
-    try:
-        conn.cursor().execute('CREATE DATABASE %s CHARACTER SET utf8mb4'
-                              % name)
-    finally:
-        conn.close()
-
-    def drop():
-        conn = pymysql.connect(host='127.0.0.1', user='root')
-        try:
-            conn.cursor().execute('DROP DATABASE IF EXISTS %s' % name)
-        finally:
-            conn.close()
-    return 'mysql://root@127.0.0.1:3306/%s' % name, drop
+    return dbservers.make_database(request, 'mysql', 'nova_test')
 
 
 def _postgres_db(request):
-    import psycopg
-    request.getfixturevalue('postgres_server')
-    name = 'nova_test_%s' % uuid.uuid4().hex[:10]
-    dsn = 'host=127.0.0.1 port=5432 user=postgres dbname=postgres'
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute('CREATE DATABASE %s' % name)
-
-    def drop():
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
-    return 'postgresql://postgres@127.0.0.1:5432/%s' % name, drop
+    return dbservers.make_database(request, 'postgres', 'nova_test')
 
 
 def _sqlite_db(request):
-    path = request.getfixturevalue('tmp_path') / 'nova.sqlite'
-    return 'sqlite:///%s' % path, lambda: None
+    return dbservers.make_database(request, 'sqlite', 'nova')
 
 
 @pytest.fixture(params=[

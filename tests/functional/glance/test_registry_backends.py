@@ -8,40 +8,15 @@ from glance.common import context as glance_context
 from glance.common import exception
 from glance.registry.db import api as db_api
 from glance.registry.db import migration
+from tests import dbservers
 
 
 def _mysql(request):
-    import pymysql
-    request.getfixturevalue('mysql_server')
-    name = 'glance_test_%s' % uuid.uuid4().hex[:10]
-    conn = pymysql.connect(host='127.0.0.1', user='root')
-    try:
-        conn.cursor().execute('CREATE DATABASE %s CHARACTER SET utf8mb4'
-                              % name)
-    finally:
-        conn.close()
-
-    def drop():
-        conn = pymysql.connect(host='127.0.0.1', user='root')
-        try:
-            conn.cursor().execute('DROP DATABASE IF EXISTS %s' % name)
-        finally:
-            conn.close()
-    return 'mysql://root@127.0.0.1:3306/%s' % name, drop
+    return dbservers.make_database(request, 'mysql', 'glance_test')
 
 
 def _postgres(request):
-    import psycopg
-    request.getfixturevalue('postgres_server')
-    name = 'glance_test_%s' % uuid.uuid4().hex[:10]
-    dsn = 'host=127.0.0.1 port=5432 user=postgres dbname=postgres'
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute('CREATE DATABASE %s' % name)
-
-    def drop():
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
-    return 'postgresql://postgres@127.0.0.1:5432/%s' % name, drop
+    return dbservers.make_database(request, 'postgres', 'glance_test')
 
 
 @pytest.fixture(params=[pytest.param(_mysql, marks=pytest.mark.needs_mysql,

@@ -1,61 +1,19 @@
 """bin/nova-manage as an operator runs it, on SQLite, MariaDB and PostgreSQL."""
 
-import io
 import os
-import uuid
 import zipfile
 
 import pytest
 
+from tests import dbservers
 from tests.functional.nova import helpers
-
-
-def _mysql_database():
-    import pymysql
-    name = 'nova_ft_%s' % uuid.uuid4().hex[:10]
-    conn = pymysql.connect(host='127.0.0.1', port=3306, user='root',
-                           password='')
-    with conn.cursor() as cur:
-        cur.execute('CREATE DATABASE %s CHARACTER SET utf8mb4' % name)
-    conn.close()
-
-    def drop():
-        conn = pymysql.connect(host='127.0.0.1', port=3306, user='root',
-                               password='')
-        with conn.cursor() as cur:
-            cur.execute('DROP DATABASE IF EXISTS %s' % name)
-        conn.close()
-    return 'mysql+pymysql://root@127.0.0.1:3306/%s' % name, drop
-
-
-def _postgres_database():
-    import psycopg
-    name = 'nova_ft_%s' % uuid.uuid4().hex[:10]
-    with psycopg.connect('host=127.0.0.1 port=5432 user=postgres '
-                         'dbname=postgres', autocommit=True) as conn:
-        conn.execute('CREATE DATABASE %s' % name)
-
-    def drop():
-        with psycopg.connect('host=127.0.0.1 port=5432 user=postgres '
-                             'dbname=postgres', autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
-    return 'postgresql+psycopg://postgres@127.0.0.1:5432/%s' % name, drop
 
 
 @pytest.fixture(params=['sqlite', 'mysql', 'postgres'])
 def flagfile(request, tmp_path):
-    drop = None
-    url = None
-    if request.param == 'mysql':
-        request.getfixturevalue('mysql_server')
-        url, drop = _mysql_database()
-    elif request.param == 'postgres':
-        request.getfixturevalue('postgres_server')
-        url, drop = _postgres_database()
-    path = helpers.write_flagfile(str(tmp_path), sql_connection=url)
-    yield path
-    if drop:
-        drop()
+    url, drop = dbservers.make_database(request, request.param, 'nova_ft')
+    yield helpers.write_flagfile(str(tmp_path), sql_connection=url)
+    drop()
 
 
 def test_db_sync_twice_and_version(flagfile):
