@@ -523,6 +523,14 @@ class API:
             raise exception.InvalidState(
                 reason='cannot %s instance %s while it is %s'
                 % (action, instance['id'], description))
+        if description == 'resize_verify':
+            # Any other action would end the wait: the compute host writes
+            # the power state over ``resize_verify`` when it is done, and
+            # the resize could then be neither confirmed nor reverted.
+            raise exception.InvalidState(
+                reason='cannot %s instance %s: its resize waits to be '
+                       'confirmed or reverted first' % (action,
+                                                        instance['id']))
         if description == compute_manager.RESCUED and \
                 action not in ('unrescue', 'get console output of'):
             raise exception.InvalidState(

@@ -10,6 +10,8 @@ Files of one instance live in ``<instances_path>/<name>/``:
     disk.local      ephemeral disk of local_gb GiB (only when local_gb > 0)
     disk.config     the config drive (ISO 9660, label config-2)
     *.rescue        disk, kernel and ramdisk of the rescue image; rescue.xml
+    resize-orig/    the definition and disks from before a resize, until it
+                    is confirmed or reverted (see nova.virt.libvirt.resize)
 
 Domains are persistent (defineXML + create) so libvirtd restarts keep them;
 NICs are bridge interfaces whose tap devices are named ``tap<uuid prefix>``
@@ -27,7 +29,9 @@ Differences from Bexar, on purpose:
   work; Bexar raised for all of them;
 * the root disk is not resized with resize2fs on the host; with
   ``minimum_root_size`` the overlay's virtual size grows and the guest
-  grows its own file system.
+  grows its own file system;
+* resize (same host: new memory, vcpus and a bigger ephemeral disk, with
+  confirm and revert) works; Bexar had none, Cactus only through xenapi.
 
 Calls into libvirt block the calling (green) thread: they are short here
 (define, create, destroy, managed save of a small guest).  The connection
@@ -55,6 +59,7 @@ from nova.virt.libvirt import config
 from nova.virt.libvirt import configdrive
 from nova.virt.libvirt import firewall
 from nova.virt.libvirt import imagecache
+from nova.virt.libvirt import resize as resize_files
 
 LOG = logging.getLogger(__name__)
 FLAGS = flags.FLAGS
@@ -704,6 +709,160 @@ class LibvirtConnection(driver.ComputeDriver):
                 meta['properties']['ramdisk_id'] = str(instance['ramdisk_id'])
             return meta
         return {'disk_format': 'qcow2', 'container_format': 'bare'}
+
+    # -- resize (same host) ---------------------------------------------------
+
+    def resize(self, instance, instance_type):
+        """Give the guest ``instance_type``'s memory, vcpus and disks.
+
+        The guest is shut down (ACPI first, at most
+        libvirt_wait_soft_reboot_seconds, then powered off), the disks it
+        will grow are copied aside with its definition (see
+        nova.virt.libvirt.resize), the ephemeral disk grows to the type's
+        local_gb (or is made), the root disk grows to minimum_root_size
+        when that applies, the new definition is defined, and a guest that
+        was running is started again.  Disks never shrink: a type with a
+        smaller ephemeral disk is refused before anything changes.  A
+        failure after the shutdown puts the old guest back and raises.
+
+        The config drive keeps describing the instance as it was launched.
+        """
+        name = instance['name']
+        dom = self._lookup(name)
+        inst_dir = self._instance_dir(instance)
+        saved_dir = resize_files.save_dir(inst_dir)
+        if resize_files.read_manifest(inst_dir) is not None:
+            raise self._state_error(name, 'has a resize waiting to be '
+                                    'confirmed or reverted')
+        if dom.hasManagedSaveImage(0):
+            raise self._state_error(name, 'is suspended')
+        xml_path = os.path.join(inst_dir, 'libvirt.xml')
+        with open(xml_path) as f:
+            old_xml = f.read()
+        local_path = os.path.join(inst_dir, 'disk.local')
+        root_path = os.path.join(inst_dir, 'disk')
+        want_local = int(instance_type['local_gb'] or 0) * GIB
+        has_local = os.path.exists(local_path)
+        old_local = resize_files.qcow2_size(local_path) if has_local else 0
+        if want_local < old_local:
+            raise exception.Invalid(
+                'cannot resize %s to %s: its ephemeral disk would shrink '
+                'from %d to %d GiB' % (name, instance_type['name'],
+                                       old_local // GIB, want_local // GIB))
+        want_root = 0
+        if FLAGS.minimum_root_size and \
+                instance_type.get('name') != 'm1.tiny':
+            want_root = FLAGS.minimum_root_size
+        grow_root = want_root > resize_files.qcow2_size(root_path)
+        new_xml = resize_files.resized_xml(
+            old_xml, instance_type['memory_mb'], instance_type['vcpus'],
+            local_disk=local_path if want_local and not has_local else None)
+
+        if os.path.exists(saved_dir):
+            shutil.rmtree(saved_dir)    # an interrupted start: nothing moved
+        was_running = bool(dom.isActive())
+        os.makedirs(saved_dir)
+        try:
+            if was_running:
+                self._soft_shutdown(dom,
+                                    FLAGS.libvirt_wait_soft_reboot_seconds)
+                self._power_off(dom)
+            saved = ['libvirt.xml']
+            if grow_root:
+                saved.append('disk')
+            if has_local and want_local > old_local:
+                saved.append('disk.local')
+            for file_name in saved:
+                shutil.copyfile(os.path.join(inst_dir, file_name),
+                                os.path.join(saved_dir, file_name))
+            created = ['disk.local'] if want_local and not has_local else []
+            resize_files.write_manifest(inst_dir, was_running, saved,
+                                        created)
+        except Exception:
+            shutil.rmtree(saved_dir, ignore_errors=True)
+            if was_running:
+                self._start_quietly(dom, name)
+            raise
+        try:
+            if grow_root:
+                images.resize_image(root_path, want_root)
+            if created:
+                images.create_blank_image(local_path, want_local)
+            elif want_local > old_local:
+                images.resize_image(local_path, want_local)
+            self._write(xml_path, new_xml)
+            dom = self._conn.defineXML(new_xml)
+            if was_running:
+                try:
+                    dom.create()
+                except libvirt.libvirtError as e:
+                    raise SpawnError(name=name, reason=str(e)) from None
+                self._wait_running(dom, name)
+        except Exception as e:
+            LOG.error('resizing %s failed (%s); putting the old guest back',
+                      name, e)
+            try:
+                self._restore_resize(instance, inst_dir)
+            except Exception:  # noqa: BLE001 - the first error is raised
+                LOG.exception('could not put the old %s back', name)
+            raise
+        LOG.info('resized %s to %s (%s MiB, %s vcpus, %s GiB ephemeral)',
+                 name, instance_type.get('name'), instance_type['memory_mb'],
+                 instance_type['vcpus'], want_local // GIB)
+
+    def confirm_resize(self, instance):
+        """Keep the new size: drop what a revert needed (idempotent)."""
+        saved_dir = resize_files.save_dir(self._instance_dir(instance))
+        if os.path.exists(saved_dir):
+            shutil.rmtree(saved_dir)
+
+    def revert_resize(self, instance, instance_type):
+        """Put back the definition and disks from before the resize.
+
+        What the guest wrote to the grown disks since the resize is lost,
+        as with a resize that moved the guest to another host.
+        """
+        inst_dir = self._instance_dir(instance)
+        if resize_files.read_manifest(inst_dir) is None:
+            raise self._state_error(instance['name'],
+                                    'has no resize to revert')
+        self._restore_resize(instance, inst_dir)
+        LOG.info('reverted the resize of %s', instance['name'])
+
+    def _restore_resize(self, instance, inst_dir):
+        """Power off, put the saved files back, define and start the old
+        guest (if it was running), then drop the saved copies."""
+        name = instance['name']
+        manifest = resize_files.read_manifest(inst_dir)
+        saved_dir = resize_files.save_dir(inst_dir)
+        dom = self._find(name)
+        if dom is not None:
+            self._power_off(dom)
+        if manifest is None:
+            return
+        for file_name in manifest['created']:
+            path = os.path.join(inst_dir, file_name)
+            if os.path.exists(path):
+                os.unlink(path)
+        for file_name in manifest['saved']:
+            os.replace(os.path.join(saved_dir, file_name),
+                       os.path.join(inst_dir, file_name))
+        with open(os.path.join(inst_dir, 'libvirt.xml')) as f:
+            dom = self._conn.defineXML(f.read())
+        if manifest['was_running']:
+            try:
+                dom.create()
+            except libvirt.libvirtError as e:
+                raise SpawnError(name=name, reason=str(e)) from None
+            self._wait_running(dom, name)
+        shutil.rmtree(saved_dir)
+
+    def _start_quietly(self, dom, name):
+        try:
+            if not dom.isActive():
+                dom.create()
+        except libvirt.libvirtError:
+            LOG.exception('could not start %s again', name)
 
     # -- looking --------------------------------------------------------------
 
