@@ -355,8 +355,8 @@ class IptablesManager:
         self.execute = execute or (lambda *a, **k: utils.execute(*a, **k))
         self.binary = binary or binary_name()
         self.wrap_prefix = 'nova-%s-' % self.binary
-        if use_ipv6 is None:
-            use_ipv6 = bool(FLAGS.get('use_ipv6', False))
+        # None: follow the use_ipv6 flag at apply time (the module-level
+        # manager exists before flagfiles are read).
         self.use_ipv6 = use_ipv6
         self.ipv4 = {'filter': IptablesTable(self.wrap_prefix),
                      'nat': IptablesTable(self.wrap_prefix)}
@@ -388,7 +388,10 @@ class IptablesManager:
 
     def _families(self):
         families = [('iptables', self.ipv4)]
-        if self.use_ipv6:
+        use_ipv6 = self.use_ipv6
+        if use_ipv6 is None:
+            use_ipv6 = bool(FLAGS.get('use_ipv6', False))
+        if use_ipv6:
             families.append(('ip6tables', self.ipv6))
         return families
 
