@@ -3,6 +3,14 @@
 Compute calls these while building and tearing down instances; every call
 waits for the answer (``rpc.call``), so a failure surfaces where it can be
 recorded on the instance.
+
+Floating IPs (for the EC2/OpenStack APIs): ``allocate_floating_ip(context)``
+checks the project's quota (AddressLimitExceeded) and asks any network host
+for an address of its pool; ``associate_floating_ip``/``disassociate_
+floating_ip`` go to the host owning the floating address (``network.<host>``),
+after checking that both addresses belong to the caller's project
+(FloatingIpNotFound / FixedIpNotFound otherwise); ``release_floating_ip``
+refuses an associated address (InvalidState).
 """
 
 from nova import flags
