@@ -18,16 +18,32 @@ Differences from the original, on purpose:
 * A new database is built in a temp file and hard-linked into place, so a
   crash or a concurrent creator never leaves a half-made database.
 
+Connections are kept open between requests (`ConnectionCache`, one per
+process): opening a SQLite database costs a schema read, and closing the
+last connection of a WAL database checkpoints it and deletes the WAL, which
+made a container update cost four times what its INSERT does.  A cached
+connection is only handed out again while the file at its path is still
+the same inode, so a database that quarantine or replication moved away
+(or that was removed and made anew) gets a fresh connection.
+
+Durability: commits run with ``synchronous = NORMAL`` in WAL mode, so a
+committed update survives the server process dying at any point; a power
+loss can lose the last commits before the next checkpoint (the database
+stays consistent).  Swift's own pending file was not fsynced either; the
+replicators bring back from the other replicas what one lost.
+
 For replication (swift.common.db_replicator) a changed row is deleted and
 inserted again, so it gets a new ROWID: "rows past a replica's sync point"
 is then exactly what that replica may lack.  ``incoming_sync`` and
 ``outgoing_sync`` hold those points per remote replica id.
 """
 
+import collections
 import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -51,6 +67,123 @@ def _connect(path, timeout):
     conn.execute('PRAGMA synchronous = NORMAL')
     conn.execute('PRAGMA temp_store = MEMORY')
     return conn
+
+
+class ConnectionCache:
+    """Idle SQLite connections of one process, by database path.
+
+    ``checkout`` hands a connection to one caller only (a greenthread may
+    yield while it holds a transaction, so two must never share one) and
+    ``checkin`` takes it back.  Each cached connection remembers the
+    (st_dev, st_ino) of the file it opened: when the path names another
+    file now (quarantined, removed, re-created, replaced by replication) it
+    is closed rather than reused.  At most ``max_idle`` connections stay
+    open, the least recently used going first; a process that forked gets
+    an empty cache (a connection must not cross a fork).
+    """
+
+    def __init__(self, max_idle=64, per_db=2):
+        self.max_idle = max_idle
+        self.per_db = per_db
+        self._lock = threading.Lock()
+        self._idle = collections.OrderedDict()  # path -> [(conn, ident)]
+        self._ident = {}  # id(conn) -> (st_dev, st_ino) for checked-out ones
+        self._pid = os.getpid()
+        # Connections inherited over a fork: never closed here (closing
+        # would touch the parent's locks and WAL), never used.
+        self._abandoned = []
+
+    def _forked(self):
+        if self._pid != os.getpid():
+            self._abandoned.append((self._idle, self._ident))
+            self._idle = collections.OrderedDict()
+            self._ident = {}
+            self._pid = os.getpid()
+
+    def checkout(self, path, timeout):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self.close_path(path)
+            raise DatabaseConnectionError(path, 'DB does not exist')
+        ident = (st.st_dev, st.st_ino)
+        stale = []
+        conn = None
+        with self._lock:
+            self._forked()
+            entries = self._idle.get(path)
+            while entries:
+                candidate, cached_ident = entries.pop()
+                if cached_ident == ident:
+                    conn = candidate
+                    break
+                stale.append(candidate)
+            if entries is not None and not entries:
+                del self._idle[path]
+        _close_all(stale)
+        if conn is None:
+            conn = _connect(path, timeout)
+        with self._lock:
+            self._ident[id(conn)] = ident
+        return conn
+
+    def checkin(self, path, conn):
+        with self._lock:
+            self._forked()
+            ident = self._ident.pop(id(conn), None)
+        if ident is None or conn.in_transaction:
+            # Not ours (forked meanwhile), or left mid-transaction by a
+            # caller: not something to hand to the next one.
+            self.discard(conn)
+            return
+        extra = []
+        with self._lock:
+            entries = self._idle.setdefault(path, [])
+            entries.append((conn, ident))
+            self._idle.move_to_end(path)
+            if len(entries) > self.per_db:
+                extra.append(entries.pop(0)[0])
+            while sum(len(v) for v in self._idle.values()) > self.max_idle:
+                _old_path, old = self._idle.popitem(last=False)
+                extra.extend(c for c, _i in old)
+        _close_all(extra)
+
+    def discard(self, conn):
+        with self._lock:
+            self._ident.pop(id(conn), None)
+        _close_all([conn])
+
+    def close_path(self, path):
+        """Close the idle connections of ``path`` (before its directory is
+        moved or removed, so no open file keeps the old copy alive)."""
+        with self._lock:
+            self._forked()
+            entries = self._idle.pop(path, [])
+        _close_all(c for c, _i in entries)
+
+    def clear(self):
+        with self._lock:
+            self._forked()
+            idle, self._idle = self._idle, collections.OrderedDict()
+        _close_all(c for entries in idle.values() for c, _i in entries)
+
+    def idle_count(self, path=None):
+        with self._lock:
+            if path is not None:
+                return len(self._idle.get(path, ()))
+            return sum(len(v) for v in self._idle.values())
+
+
+def _close_all(conns):
+    for conn in conns:
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
+
+
+#: The process's connection cache (see `ConnectionCache`).
+CONNECTIONS = ConnectionCache()
 
 
 def _prefix_upper_bound(prefix):
@@ -80,14 +213,16 @@ class DatabaseBroker:
 
     @contextmanager
     def get(self):
-        """A connection for reads (closed afterwards)."""
-        if not self.exists():
-            raise DatabaseConnectionError(self.db_file, 'DB does not exist')
-        conn = _connect(self.db_file, self.timeout)
+        """A connection of this database, for this caller alone until the
+        block ends (then it goes back to the process's cache; after an
+        exception it is closed instead, whatever state it was left in)."""
+        conn = CONNECTIONS.checkout(self.db_file, self.timeout)
         try:
             yield conn
-        finally:
-            conn.close()
+        except BaseException:
+            CONNECTIONS.discard(conn)
+            raise
+        CONNECTIONS.checkin(self.db_file, conn)
 
     @contextmanager
     def transaction(self):

@@ -59,6 +59,7 @@ from webob.exc import (HTTPBadRequest, HTTPInsufficientStorage,
 
 from swift.common.bufferedhttp import http_connect
 from swift.common.daemon import Daemon
+from swift.common.db import CONNECTIONS
 from swift.common.exceptions import ConnectionTimeout, DatabaseConnectionError
 from swift.common.ring import Ring
 from swift.common.utils import (audit_location_generator, config_float,
@@ -155,6 +156,7 @@ def quarantine_db(db_path, server_type):
                           os.path.basename(hash_dir))
     if os.path.exists(target):
         target += '-' + uuid.uuid4().hex
+    CONNECTIONS.close_path(db_path)
     renamer(hash_dir, target)
     return target
 
@@ -162,6 +164,7 @@ def quarantine_db(db_path, server_type):
 def remove_db_dir(db_path):
     """Remove a DB with its hash dir, then empty suffix/partition dirs."""
     hash_dir = os.path.dirname(db_path)
+    CONNECTIONS.close_path(db_path)
     shutil.rmtree(hash_dir, ignore_errors=True)
     parent = os.path.dirname(hash_dir)
     for _ in range(2):
@@ -183,6 +186,7 @@ def snapshot_db(broker, dest_path):
 
 
 def _unlink_db(path):
+    CONNECTIONS.close_path(path)
     for name in (path, path + '-wal', path + '-shm'):
         try:
             os.unlink(name)
@@ -323,6 +327,9 @@ class ReplicatorRpc:
             broker = self.broker_class(db_file, logger=self.logger)
             if not broker.exists():
                 copy.newid(source)
+                # Closing the copy's last connection folds its WAL (where
+                # newid wrote) into the file that is linked into place.
+                CONNECTIONS.close_path(tmp_path)
                 mkdirs(os.path.dirname(db_file))
                 try:
                     # link, not rename: never replaces a DB made meanwhile

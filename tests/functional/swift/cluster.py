@@ -218,7 +218,8 @@ class Node:
         for kind, server in self.servers.items():
             _write(server.conf_path, storage_conf(
                 kind, self.devices, self.mount_check, server.port,
-                self.cluster.swift_dir, server.name))
+                self.cluster.swift_dir, server.name,
+                **self.cluster.server_options))
 
     def as_dict(self, kind):
         """The node dict a ring would return for this node's `kind` server."""
@@ -226,17 +227,18 @@ class Node:
                 'zone': self.zone}
 
 
-def storage_conf(kind, devices, mount_check, port, swift_dir, log_name):
+def storage_conf(kind, devices, mount_check, port, swift_dir, log_name,
+                 log_level='DEBUG', workers=0):
     return (
         '[DEFAULT]\n'
         'devices = %(devices)s\n'
         'mount_check = %(mount_check)s\n'
         'bind_ip = 127.0.0.1\n'
         'bind_port = %(port)d\n'
-        'workers = 0\n'
+        'workers = %(workers)d\n'
         'swift_dir = %(swift_dir)s\n'
         'log_name = %(log_name)s\n'
-        'log_level = DEBUG\n'
+        'log_level = %(log_level)s\n'
         '\n'
         '[pipeline:main]\n'
         'pipeline = %(kind)s-server\n'
@@ -248,11 +250,11 @@ def storage_conf(kind, devices, mount_check, port, swift_dir, log_name):
         'interval = 1\n'
         % {'kind': kind, 'module': 'obj' if kind == 'object' else kind,
            'devices': devices, 'port': port, 'swift_dir': swift_dir,
-           'log_name': log_name,
+           'log_name': log_name, 'log_level': log_level, 'workers': workers,
            'mount_check': 'true' if mount_check else 'false'})
 
 
-def proxy_conf(port, swift_dir):
+def proxy_conf(port, swift_dir, log_level='DEBUG', workers=0):
     users = ''.join(
         'user_%s_%s = %s%s\n' % (tuple(name.split(':')) + (key, ' ' + roles
                                                            if roles else ''))
@@ -261,10 +263,10 @@ def proxy_conf(port, swift_dir):
         '[DEFAULT]\n'
         'bind_ip = 127.0.0.1\n'
         'bind_port = %(port)d\n'
-        'workers = 0\n'
+        'workers = %(workers)d\n'
         'swift_dir = %(swift_dir)s\n'
         'log_name = proxy-server\n'
-        'log_level = DEBUG\n'
+        'log_level = %(log_level)s\n'
         '\n'
         '[pipeline:main]\n'
         'pipeline = catch_errors healthcheck proxy-logging cache tempauth '
@@ -297,14 +299,18 @@ def proxy_conf(port, swift_dir):
         '[filter:proxy-logging]\n'
         'paste.filter_factory = swift.common.middleware.proxy_logging:'
         'filter_factory\n'
-        % {'port': port, 'swift_dir': swift_dir, 'users': users})
+        % {'port': port, 'swift_dir': swift_dir, 'users': users,
+           'log_level': log_level, 'workers': workers})
 
 
 class SwiftCluster:
     """Builds, runs and tears down the cluster; see the module docstring."""
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, log_level='DEBUG', workers=0):
         self.root = root or tempfile.mkdtemp(prefix='swift-cluster-')
+        # Tests want DEBUG logs in failure reports; the benchmarks run the
+        # servers as an operator would (INFO, forked workers).
+        self.server_options = {'log_level': log_level, 'workers': workers}
         self.swift_dir = self.root
         self.log_dir = os.path.join(self.root, 'logs')
         self.hash_suffix = uuid.uuid4().hex
@@ -335,7 +341,8 @@ class SwiftCluster:
             os.makedirs(node.device_path, exist_ok=True)
             node.write_configs()
         _write(self.proxy.conf_path,
-               proxy_conf(self.proxy.port, self.swift_dir))
+               proxy_conf(self.proxy.port, self.swift_dir,
+                          **self.server_options))
         self.build_rings()
         self.start_all()
 
@@ -455,7 +462,7 @@ class SwiftCluster:
             server = node.servers[kind]
             _write(server.conf_path, storage_conf(
                 kind, node.devices, value, server.port, self.swift_dir,
-                server.name))
+                server.name, **self.server_options))
             server.stop()
             server.start()
 

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""CPU time per Swift request, per server kind, on a throwaway cluster.
+
+    tools/bench/swift_cpu_profile.py [--ops N] [--concurrency C]
+        [--workers W] [--log-level LEVEL] [--phases put,get,head,delete]
+        [--py-spy KIND --py-spy-dir DIR] [--repeat R]
+
+Wall-clock rates swing when the machine is shared; the CPU a request costs
+does not (much).  This script starts the functional-test cluster
+(tests/functional/swift/cluster.py: a proxy and 4 storage nodes, 3
+replicas, every server its own process on loopback) with the servers set
+up as an operator would run them (log level INFO by default), and for each
+phase of ``--ops`` 4 KiB object requests it reads utime+stime of every
+server process (and its forked workers) from /proc/<pid>/stat before and
+after.  It prints, per phase, the milliseconds of CPU per request spent in
+the proxy, the account, container and object servers (summed over the
+nodes) and in total, plus the wall-clock rate as a secondary figure.
+
+``--py-spy object`` (needs ``pip install py-spy`` in the venv; not a project
+dependency) records a py-spy profile of every object server during the
+phases into ``--py-spy-dir`` (one speedscope file per process); CPU figures
+taken at the same time include py-spy's sampling overhead.
+
+Everything (processes, temp dir) is removed at the end, also on Ctrl-C.
+Every loop is bounded in count and time.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+_top = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+if os.path.exists(os.path.join(_top, 'swift', '__init__.py')):
+    sys.path.insert(0, _top)
+
+from swift.cli.swift import ClientError, Connection  # noqa: E402
+from tests.functional.swift.cluster import SwiftCluster  # noqa: E402
+
+SMALL = 4096
+KINDS = ('proxy', 'account', 'container', 'object')
+TICK = os.sysconf('SC_CLK_TCK')
+PHASE_LIMIT = 600  # seconds any phase may take
+
+
+def proc_cpu(pid):
+    """utime + stime of ``pid`` in seconds (0 when it is gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return 0.0
+    # fields[0] is the state (field 3 of stat): utime/stime are 14 and 15
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def children(pid):
+    """Direct children of ``pid`` (forked workers)."""
+    found = []
+    try:
+        tasks = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open('/proc/%d/task/%s/children' % (pid, task)) as f:
+                found.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return found
+
+
+def server_pids(cluster):
+    """{kind: [pid, ...]} of every server process and its workers."""
+    pids = {kind: [] for kind in KINDS}
+    pids['proxy'].append(cluster.proxy.pid)
+    for node in cluster.nodes:
+        for kind, server in node.servers.items():
+            pids[kind].append(server.pid)
+    for kind, group in pids.items():
+        group.extend([child for pid in group for child in children(pid)])
+    return pids
+
+
+def snapshot(pids):
+    return {kind: sum(proc_cpu(pid) for pid in group)
+            for kind, group in pids.items()}
+
+
+def run_ops(op, count, threads):
+    """op(i) for i in range(count) over ``threads`` threads; (ok, errors,
+    first error, seconds)."""
+    lock = threading.Lock()
+    state = {'next': 0, 'ok': 0, 'errors': 0, 'first': None}
+    deadline = time.monotonic() + PHASE_LIMIT
+
+    def worker():
+        while time.monotonic() < deadline:
+            with lock:
+                i = state['next']
+                if i >= count:
+                    return
+                state['next'] += 1
+            try:
+                op(i)
+                with lock:
+                    state['ok'] += 1
+            except (ClientError, OSError) as e:
+                with lock:
+                    state['errors'] += 1
+                    state['first'] = state['first'] or e
+
+    start = time.monotonic()
+    workers = [threading.Thread(target=worker, daemon=True)
+               for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(PHASE_LIMIT + 60)
+    return state['ok'], state['errors'], state['first'], \
+        time.monotonic() - start
+
+
+def phases(conn, container, body):
+    def put(i):
+        conn.request('PUT', container, 'o%08d' % i, body=body,
+                     headers={'Content-Length': str(SMALL)})
+
+    def get(i):
+        resp = conn.request('GET', container, 'o%08d' % i)
+        if len(resp.body) != SMALL:
+            raise ClientError('short GET: %d bytes' % len(resp.body))
+
+    def head(i):
+        conn.request('HEAD', container, 'o%08d' % i)
+
+    def delete(i):
+        conn.request('DELETE', container, 'o%08d' % i)
+
+    return {'put': put, 'get': get, 'head': head, 'delete': delete}
+
+
+def start_py_spy(cluster, kind, out_dir, tag):
+    procs = []
+    for pid in server_pids(cluster)[kind]:
+        path = os.path.join(out_dir, '%s-%s-%d.speedscope.json'
+                            % (tag, kind, pid))
+        procs.append(subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), 'py-spy'),
+             'record', '--pid', str(pid), '--format', 'speedscope',
+             '--rate', '200', '--output', path, '--nonblocking'],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
+    time.sleep(1.0)  # let py-spy attach before the load starts
+    return procs
+
+
+def paths_of(procs):
+    return [proc.args[proc.args.index('--output') + 1] for proc in procs]
+
+
+def stop_py_spy(procs):
+    for proc in procs:
+        proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def summarize_profiles(paths, top=25):
+    """Print the functions with the most samples (self and inclusive)
+    over py-spy speedscope files."""
+    import collections
+    import json
+    self_count = collections.Counter()
+    incl_count = collections.Counter()
+    total = 0
+    for path in paths:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            continue
+        frames = data['shared']['frames']
+        names = ['%s (%s:%s)' % (fr['name'], os.path.basename(
+            fr.get('file', '?')), fr.get('line', '?')) for fr in frames]
+        for profile in data['profiles']:
+            for stack, weight in zip(profile['samples'], profile['weights']):
+                total += weight
+                if stack:
+                    self_count[names[stack[-1]]] += weight
+                for name in set(names[i] for i in stack):
+                    incl_count[name] += weight
+    if not total:
+        print('no samples')
+        return
+    for title, counter in (('self', self_count), ('inclusive', incl_count)):
+        print('-- top %d by %s samples (of %d)' % (top, title, total))
+        for name, count in counter.most_common(top):
+            print('%5.1f%%  %s' % (100.0 * count / total, name))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--ops', type=int, default=500,
+                        help='requests per phase (default 500)')
+    parser.add_argument('--concurrency', type=int, default=8,
+                        help='client threads (default 8)')
+    parser.add_argument('--workers', type=int, default=0,
+                        help='workers per server (default 0: serve in the '
+                        'launched process)')
+    parser.add_argument('--log-level', default='INFO')
+    parser.add_argument('--phases', default='put,get,head,delete')
+    parser.add_argument('--repeat', type=int, default=1,
+                        help='run the phases this many times (new objects '
+                        'each time)')
+    parser.add_argument('--py-spy', choices=KINDS,
+                        help='record a py-spy profile of these servers')
+    parser.add_argument('--py-spy-dir', default='.')
+    args = parser.parse_args(argv)
+    wanted = [p.strip() for p in args.phases.split(',') if p.strip()]
+    if any(p not in ('put', 'get', 'head', 'delete') for p in wanted):
+        parser.error('--phases takes put, get, head, delete')
+    if args.ops < 1 or args.concurrency < 1 or not 1 <= args.repeat <= 20:
+        parser.error('--ops and --concurrency must be positive, --repeat '
+                     '1..20')
+
+    cluster = SwiftCluster(log_level=args.log_level, workers=args.workers)
+    try:
+        cluster.setup()
+        conn = Connection(cluster.auth_url, 'test:tester', 'testing',
+                          retries=0)
+        conn.ensure_auth()
+        body = os.urandom(SMALL)
+        print('swift_cpu_profile: %d ops/phase, concurrency %d, workers %d,'
+              ' log level %s' % (args.ops, args.concurrency, args.workers,
+                                 args.log_level), flush=True)
+        print('%-7s %7s %7s %7s %7s %7s  %8s' % (
+            'phase', 'proxy', 'account', 'contnr', 'object', 'total',
+            'ops/s'), '(ms CPU per request)', flush=True)
+        for round_ in range(args.repeat):
+            container = 'prof%d' % round_
+            conn.request('PUT', container, headers={'Content-Length': '0'},
+                         body=b'')
+            ops = phases(conn, container, body)
+            for name in wanted:
+                spies = []
+                if args.py_spy:
+                    spies = start_py_spy(cluster, args.py_spy,
+                                         args.py_spy_dir,
+                                         '%s%d' % (name, round_))
+                pids = server_pids(cluster)
+                before = snapshot(pids)
+                ok, errors, first, seconds = run_ops(ops[name], args.ops,
+                                                     args.concurrency)
+                after = snapshot(pids)
+                stop_py_spy(spies)
+                recorded = [p for p in spies]
+                per_op = {kind: (after[kind] - before[kind]) * 1000.0
+                          / max(ok, 1) for kind in KINDS}
+                line = '%-7s %7.2f %7.2f %7.2f %7.2f %7.2f  %8.1f' % (
+                    name.upper(), per_op['proxy'], per_op['account'],
+                    per_op['container'], per_op['object'],
+                    sum(per_op.values()), ok / seconds if seconds else 0)
+                if errors:
+                    line += '  %d errors, first: %s' % (errors, first)
+                print(line, flush=True)
+                if recorded:
+                    summarize_profiles(paths_of(recorded))
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    finally:
+        cluster.teardown()
+        shutil.rmtree(cluster.root, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
