@@ -11,6 +11,7 @@ prints ``NOVA-TEST-IMAGE-METADATA instance-id=...`` and
 ``NOVA-TEST-IMAGE-METADATA-USERDATA <first line>`` on its console.
 """
 
+import importlib
 import os
 import socket
 import sys
@@ -66,8 +67,8 @@ def cloud(rabbit, libvirt_ns, test_image, tmp_path):
             })
         cloud.configure_this_process()
         # The network is made in this process by cloud.start().
-        from nova.network import manager as network_manager  # noqa: F401
         from nova import flags
+        importlib.import_module('nova.network.manager')   # its flat_* flags
         flags.FLAGS.flat_network_bridge = libvirt_ns.bridge
         flags.FLAGS.flat_injected = True
         service = glance_image.GlanceImageService('127.0.0.1',

@@ -13,6 +13,7 @@ project's ids answer NotFound exactly like ids that never existed.
 
 import base64
 import binascii
+import importlib
 import string
 
 from nova import crypto
@@ -187,8 +188,8 @@ class CloudController:
     @property
     def store(self):
         if self._store is None:
-            # s3server defines buckets_path; nova-objectstore serves it.
-            from nova.objectstore import s3server  # noqa: F401,E501 pylint: disable=unused-import
+            # buckets_path is defined by nova-objectstore's server module.
+            importlib.import_module('nova.objectstore.s3server')
             from nova.objectstore import store
             self._store = store.Store(FLAGS.buckets_path)
         return self._store
