@@ -1305,7 +1305,7 @@ The cloud is up$([ -n "$STACK_NETNS" ] && echo " in network namespace $STACK_NET
   Credentials      $STACK_DIR/novarc
   Logs             $STACK_DIR/logs
 
-  . $STACK_DIR/novarc
+  . $top/.venv/bin/activate; . $STACK_DIR/novarc
   ${pre}$top/bin/nova-manage --flagfile=$NOVA_CONF service list
   ${pre}$top/bin/glance index
   ${pre}$top/bin/swift stat

@@ -63,7 +63,8 @@ stop_pidfile() {
 
 # The settings stack.sh recorded (stack.env): NAME=value lines.
 setting() {
-    sed -n "s/^$1=//p" "$STACK_DIR/stack.env" 2>/dev/null | tail -n1
+    [ -f "$STACK_DIR/stack.env" ] || return 0
+    sed -n "s/^$1=//p" "$STACK_DIR/stack.env" | tail -n1
 }
 
 made_has() { grep -qxF "$1 $2" "$STACK_DIR/made" 2>/dev/null; }
