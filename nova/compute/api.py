@@ -160,6 +160,12 @@ class API:
         if image_id in (None, ''):
             raise exception.MissingParameter(name=what)
         image_meta = self.image_service.show(context, image_id)
+        # The image service may answer for a token-less or admin caller, so
+        # visibility is checked here too: another project's private image
+        # does not exist for this caller.
+        if not (context.is_admin or image_meta.get('is_public')
+                or image_meta.get('owner') in (None, context.project_id)):
+            raise exception.ImageNotFound(image_id=image_id)
         if image_meta.get('status') != 'active':
             raise _invalid('%s %s is not active (status %s)'
                            % (what, image_id, image_meta.get('status')))

@@ -374,3 +374,22 @@ def test_failed_snapshot_removes_the_image(api, cloud, user_ctx, images):
     assert actions[-1]['action'] == 'snapshot_instance'
     assert 'snapshot failed on purpose' in actions[-1]['error']
     assert api.get(user_ctx, inst['id'])['state_description'] == 'running'
+
+
+def test_another_projects_private_image_cannot_boot(api, cloud, user_ctx,
+                                                   images):
+    svc = local.LocalImageService()
+    admin = context.get_admin_context()
+    private = svc.create(admin, {'name': 'secret', 'disk_format': 'raw',
+                                 'container_format': 'bare',
+                                 'is_public': False, 'owner': 'other-proj',
+                                 'properties': {}}, data=iter([b'x']))
+    before = len(_all_instances())
+    with pytest.raises(exception.ImageNotFound):
+        _boot(api, user_ctx, images, image_id=str(private['id']))
+    assert len(_all_instances()) == before
+    own = svc.create(admin, {'name': 'mine', 'disk_format': 'raw',
+                             'container_format': 'bare', 'is_public': False,
+                             'owner': user_ctx.project_id, 'properties': {}},
+                     data=iter([b'x']))
+    assert _boot(api, user_ctx, images, image_id=str(own['id']))
