@@ -105,3 +105,15 @@ def test_purge_refuses_a_directory_without_the_marker(tmp_path):
     if os.geteuid() == 0:
         assert "lacks tools/stack.sh's marker" in proc.stderr, proc.stderr
     assert (stack_dir / 'data.txt').read_text() == 'keep me'
+
+
+@pytest.mark.parametrize('sample', ['nova.conf', 'nova-controller.conf.sample',
+                                    'nova-compute.conf.sample'])
+def test_sample_nova_confs_name_only_known_flags(sample, tmp_path):
+    path = os.path.join(ROOT, 'etc', 'nova', sample)
+    proc = subprocess.run(
+        [os.path.join(ROOT, '.venv', 'bin', 'python'),
+         os.path.join(ROOT, 'bin', 'nova-manage'), '--flagfile=%s' % path,
+         'version'], capture_output=True, text=True, timeout=120,
+        cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
