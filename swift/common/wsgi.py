@@ -7,9 +7,10 @@ swift_dir), bind, load the pipeline, then serve on green pools.
 Processes: ``workers = 0`` serves in the launching process; ``workers = N``
 (default 1) forks N children that share the listening socket while the
 parent supervises them (a child that dies is replaced, at most once a
-second).  Signals: SIGTERM stops at once (children too); SIGHUP is a
-graceful stop: stop accepting, let in-flight requests finish, for at most
-``graceful_timeout`` seconds (default 60).
+second).  Signals: SIGTERM (and SIGINT) stops at once (children too);
+SIGHUP is a graceful stop: stop accepting, let in-flight requests finish,
+for at most ``graceful_timeout`` seconds (default 60).  Workers never
+outlive the supervisor (see `_supervise`).
 """
 
 import errno
@@ -28,10 +29,6 @@ from swift.common.utils import (drop_privileges, get_logger, readconf,
                                 set_swift_dir)
 
 BIND_RETRY_SECONDS = 30
-
-
-class _Stop(Exception):
-    """Raised by the supervisor's signal handler to leave its wait."""
 
 
 class _EventletLog:
@@ -102,8 +99,11 @@ def load_app(conf_file, app_section):
         return loadapp(uri, name=app_section.split(':')[-1])
 
 
-def _serve(sock, app, conf, logger):
-    """Serve until SIGTERM (exit now) or SIGHUP (drain, then exit)."""
+def _serve(sock, app, conf, logger, unblock=()):
+    """Serve until SIGTERM (exit now) or SIGHUP (drain, then exit).
+
+    ``unblock``: signals a forked worker inherited blocked, lifted once
+    the handlers are in place."""
     graceful_timeout = int(conf.get('graceful_timeout', 60))
 
     def _terminate(signum, frame):
@@ -119,6 +119,8 @@ def _serve(sock, app, conf, logger):
 
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _graceful)
+    if unblock:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, unblock)
     pool = greenpool.GreenPool(size=int(conf.get('max_clients', 1024)))
     try:
         eventlet.wsgi.server(sock, app, log=_EventletLog(logger),
@@ -167,70 +169,146 @@ def run_wsgi(conf_file, app_section, default_port=8080, **kwargs):
     _supervise(sock, app, conf, logger, workers)
 
 
+#: Signals the supervisor takes synchronously (blocked, then waited for).
+_SUPERVISOR_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT,
+                       signal.SIGCHLD)
+PR_SET_PDEATHSIG = 1
+
+
+def _set_parent_death_signal(signum):
+    """Have the kernel send ``signum`` to this process when its parent
+    dies (Linux prctl); False where that is not available."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _start_worker(sock, app, conf, logger, parent_pid):
+    """Runs in a freshly forked child (never returns).
+
+    SIGTERM/SIGHUP are still blocked here (inherited from the supervisor),
+    so one sent right after the fork waits until _serve has installed the
+    worker's own handlers and the mask is lifted, instead of running the
+    supervisor's handler copy in the child.
+    """
+    try:
+        for signum in _SUPERVISOR_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+        _set_parent_death_signal(signal.SIGTERM)
+        if os.getppid() != parent_pid:
+            # The supervisor died before the death signal was armed.
+            _flush_and_exit(0)
+        _serve(sock, app, conf, logger, unblock=_SUPERVISOR_SIGNALS)
+    finally:
+        _flush_and_exit(0)
+
+
 def _supervise(sock, app, conf, logger, workers):
-    """Fork ``workers`` children and keep that many alive until signalled."""
+    """Fork ``workers`` children and keep that many alive until signalled.
+
+    Signals are handled synchronously: the supervisor blocks them and
+    waits for them with sigtimedwait.  An earlier version raised from a
+    signal handler to leave os.wait(); a SIGTERM landing between fork()
+    and the bookkeeping of the new pid lost that pid, and the worker
+    outlived its stopped parent.  Now no signal is acted on between fork
+    and bookkeeping, every exit path (signals, errors) stops and reaps the
+    children in a ``finally``, and each worker also asks the kernel for a
+    SIGTERM should the supervisor die without cleaning up (SIGKILL).
+    """
     children = set()
-    state = {'running': True, 'signal': signal.SIGTERM}
-
-    def _stop(signum, frame):
-        state['running'] = False
-        state['signal'] = signum
-        # Raising is what interrupts os.wait() (PEP 475 retries on EINTR).
-        raise _Stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGHUP, _stop)
-    last_fork = 0.0
-    while state['running']:
-        while len(children) < workers and state['running']:
-            # Throttle restarts so a crashing app cannot fork-bomb the box.
-            wait = last_fork + 1.0 - time.monotonic()
-            if children and wait > 0:
-                try:
-                    time.sleep(wait)
-                except _Stop:
-                    break
-            last_fork = time.monotonic()
-            pid = os.fork()
-            if pid == 0:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGHUP, signal.SIG_DFL)
-                try:
-                    _serve(sock, app, conf, logger)
-                finally:
-                    _flush_and_exit(0)
-            children.add(pid)
-        try:
-            pid, _status = os.wait()
-            children.discard(pid)
-            if state['running']:
+    parent_pid = os.getpid()
+    stop_signal = signal.SIGTERM
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SUPERVISOR_SIGNALS)
+    try:
+        last_fork = 0.0
+        while True:
+            while len(children) < workers:
+                # Throttle restarts so a crashing app cannot fork-bomb the
+                # box (a stop request still ends the wait at once).
+                wait = last_fork + 1.0 - time.monotonic()
+                if children and wait > 0:
+                    info = signal.sigtimedwait(
+                        (signal.SIGTERM, signal.SIGHUP, signal.SIGINT), wait)
+                    if info is not None:
+                        stop_signal = _stop_signal(info.si_signo)
+                        return
+                last_fork = time.monotonic()
+                pid = os.fork()
+                if pid == 0:
+                    _start_worker(sock, app, conf, logger, parent_pid)
+                children.add(pid)
+            info = signal.sigtimedwait(_SUPERVISOR_SIGNALS, 5.0)
+            if info is not None and info.si_signo != signal.SIGCHLD:
+                stop_signal = _stop_signal(info.si_signo)
+                return
+            for pid in _reap(children):
                 logger.error('worker %d died, starting another', pid)
-        except ChildProcessError:
-            children.clear()
-        except _Stop:
-            pass
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    sock.close()
-    for pid in list(children):
+    finally:
         try:
-            os.kill(pid, state['signal'])
-        except ProcessLookupError:
-            children.discard(pid)
-    deadline = time.monotonic() + int(conf.get('graceful_timeout', 60)) + 5
-    while children and time.monotonic() < deadline:
+            sock.close()
+        except OSError:
+            pass
+        _stop_children(children, stop_signal, conf, logger)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SUPERVISOR_SIGNALS)
+
+
+def _stop_signal(signum):
+    """What the workers get: SIGHUP (graceful) stays SIGHUP, anything else
+    is SIGTERM."""
+    return signal.SIGHUP if signum == signal.SIGHUP else signal.SIGTERM
+
+
+def _reap(children):
+    """Remove and return the children that have exited."""
+    gone = []
+    for _ in range(len(children) + 1):
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
+            gone.extend(children)
+            children.clear()
             break
-        if pid:
+        if not pid:
+            break
+        if pid in children:
             children.discard(pid)
-        else:
-            time.sleep(0.1)
-    for pid in children:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    logger.info('%s stopped', conf['log_name'])
+            gone.append(pid)
+    return gone
 
+
+def _stop_children(children, stop_signal, conf, logger):
+    """Signal every worker, wait (bounded) for them, SIGKILL the rest."""
+    try:
+        for pid in list(children):
+            try:
+                os.kill(pid, stop_signal)
+            except ProcessLookupError:
+                children.discard(pid)
+        deadline = time.monotonic() + int(conf.get('graceful_timeout', 60)) + 5
+        while children and time.monotonic() < deadline:
+            _reap(children)
+            if children:
+                signal.sigtimedwait((signal.SIGCHLD,), 0.1)
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in list(children):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            children.discard(pid)
+        logger.info('%s stopped', conf['log_name'])
+    except Exception:
+        # Last resort: nothing of ours may outlive us.
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        raise

@@ -21,6 +21,11 @@ dependency) records a py-spy profile of every object server during the
 phases into ``--py-spy-dir`` (one speedscope file per process); CPU figures
 taken at the same time include py-spy's sampling overhead.
 
+``--cprofile object`` runs every object server under cProfile with a
+CPU-time clock (tools/bench/_cprofile_server.py), profiling only during
+the phases, and prints the functions with the most CPU time of all of
+them together (use one phase at a time for a clean picture).
+
 Everything (processes, temp dir) is removed at the end, also on Ctrl-C.
 Every loop is bounded in count and time.
 """
@@ -160,6 +165,33 @@ def start_py_spy(cluster, kind, out_dir, tag):
     return procs
 
 
+def servers_of(cluster, kind):
+    if kind == 'proxy':
+        return [cluster.proxy]
+    return [node.servers[kind] for node in cluster.nodes]
+
+
+def signal_all(pids, signum):
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def print_cprofile(prefix, top):
+    import glob
+    import pstats
+    files = glob.glob(prefix + '.*')
+    if not files:
+        print('no cProfile output (did the servers exit through SIGTERM?)')
+        return
+    stats = pstats.Stats(*files, stream=sys.stdout)
+    print('-- cProfile, %d processes, CPU seconds' % len(files))
+    stats.sort_stats('tottime').print_stats(top)
+    stats.sort_stats('cumulative').print_stats(top)
+
+
 def paths_of(procs):
     return [proc.args[proc.args.index('--output') + 1] for proc in procs]
 
@@ -225,6 +257,10 @@ def main(argv=None):
     parser.add_argument('--py-spy', choices=KINDS,
                         help='record a py-spy profile of these servers')
     parser.add_argument('--py-spy-dir', default='.')
+    parser.add_argument('--cprofile', choices=KINDS,
+                        help='profile these servers\' CPU time (cProfile)')
+    parser.add_argument('--top', type=int, default=30,
+                        help='lines of profile summary (default 30)')
     args = parser.parse_args(argv)
     wanted = [p.strip() for p in args.phases.split(',') if p.strip()]
     if any(p not in ('put', 'get', 'head', 'delete') for p in wanted):
@@ -234,6 +270,12 @@ def main(argv=None):
                      '1..20')
 
     cluster = SwiftCluster(log_level=args.log_level, workers=args.workers)
+    prof_prefix = os.path.join(cluster.root, 'cprofile')
+    if args.cprofile:
+        for server in servers_of(cluster, args.cprofile):
+            server.launcher = [sys.executable, os.path.join(
+                os.path.dirname(os.path.abspath(__file__)),
+                '_cprofile_server.py'), prof_prefix]
     try:
         cluster.setup()
         conn = Connection(cluster.auth_url, 'test:tester', 'testing',
@@ -258,10 +300,14 @@ def main(argv=None):
                                          args.py_spy_dir,
                                          '%s%d' % (name, round_))
                 pids = server_pids(cluster)
+                if args.cprofile:
+                    signal_all(pids[args.cprofile], signal.SIGUSR1)
                 before = snapshot(pids)
                 ok, errors, first, seconds = run_ops(ops[name], args.ops,
                                                      args.concurrency)
                 after = snapshot(pids)
+                if args.cprofile:
+                    signal_all(pids[args.cprofile], signal.SIGUSR2)
                 stop_py_spy(spies)
                 recorded = [p for p in spies]
                 per_op = {kind: (after[kind] - before[kind]) * 1000.0
@@ -274,11 +320,14 @@ def main(argv=None):
                     line += '  %d errors, first: %s' % (errors, first)
                 print(line, flush=True)
                 if recorded:
-                    summarize_profiles(paths_of(recorded))
+                    summarize_profiles(paths_of(recorded), args.top)
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
     finally:
+        cluster.stop_all()
+        if args.cprofile:
+            print_cprofile(prof_prefix, args.top)
         cluster.teardown()
         shutil.rmtree(cluster.root, ignore_errors=True)
     return 0

@@ -92,6 +92,8 @@ class ServerProcess:
         self.probe = probe  # (method, path) whose any HTTP answer means "up"
         self.log_path = os.path.join(cluster.log_dir, name + '.log')
         self.proc = None
+        # What runs the bin/ script; a profiler may put itself in front.
+        self.launcher = [sys.executable]
 
     @property
     def pid(self):
@@ -108,8 +110,8 @@ class ServerProcess:
             log.write(('--- starting %s\n' % self.name).encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, os.path.join(BIN, self.binary),
-                 self.conf_path],
+                self.launcher + [os.path.join(BIN, self.binary),
+                                 self.conf_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 cwd=self.cluster.root, env=self.cluster.env,
                 start_new_session=True)
