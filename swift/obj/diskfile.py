@@ -6,6 +6,7 @@ Layout under ``<devices>/<device>/``::
     objects/<partition>/<hash[-3:]>/<hash>/<timestamp>.ts     a tombstone
     objects/<partition>/<hash[-3:]>/<hash>/<timestamp>.meta   a fast-POST
     objects/<partition>/hashes.json                           suffix hashes
+    objects/<partition>/hashes.invalid      suffixes changed since then
     tmp/                                  writes in progress
     quarantined/objects/<hash>/           hash dirs found corrupt
     async_pending/<hash[-3:]>/<hash>-<timestamp>   container updates to redo
@@ -21,6 +22,7 @@ node could run code in every daemon that reads it; JSON closes that hole.
 """
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -39,6 +41,7 @@ ASYNCDIR = 'async_pending'
 TMPDIR = 'tmp'
 QUARANTINEDIR = 'quarantined'
 HASH_FILE = 'hashes.json'
+HASH_INVALID_FILE = 'hashes.invalid'
 ONE_WEEK = 7 * 24 * 60 * 60
 # How many written bytes may sit in the page cache before we ask the kernel
 # to drop them: a 5 GiB upload must not evict everything else on the node.
@@ -591,10 +594,15 @@ def hash_suffix(suffix_dir, reclaim_age=ONE_WEEK):
 
 
 def _write_hashes(partition_dir, hashes):
+    # One write: json.dump to a file object wrote piece by piece, which
+    # made this rewrite a visible share of an object server's CPU.
+    data = json.dumps(hashes, sort_keys=True).encode('utf-8')
     fd, tmppath = tempfile.mkstemp(dir=partition_dir, prefix='.hashes')
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as fp:
-            json.dump(hashes, fp, sort_keys=True)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
         os.rename(tmppath, os.path.join(partition_dir, HASH_FILE))
     except BaseException:
         _unlink_quietly(tmppath)
@@ -603,27 +611,84 @@ def _write_hashes(partition_dir, hashes):
 
 def _read_hashes(partition_dir):
     try:
-        with open(os.path.join(partition_dir, HASH_FILE),
-                  encoding='utf-8') as fp:
-            hashes = json.load(fp)
+        with open(os.path.join(partition_dir, HASH_FILE), 'rb') as fp:
+            hashes = json.loads(fp.read())
     except (OSError, ValueError):
         return None
     return hashes if isinstance(hashes, dict) else None
 
 
-def invalidate_hash(suffix_dir):
-    """Forget a suffix's hash after a write so it is recomputed lazily."""
-    partition_dir = os.path.dirname(suffix_dir)
-    if not os.path.exists(os.path.join(partition_dir, HASH_FILE)):
-        # Nothing cached yet: the next get_hashes lists everything anyway.
-        return
-    suffix = os.path.basename(suffix_dir)
-    with lock_path(partition_dir):
-        hashes = _read_hashes(partition_dir)
-        if hashes is None or hashes.get(suffix, 0) is None:
+def _flock(fd, operation, timeout=10):
+    """flock without blocking the process (other greenthreads go on)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
             return
-        hashes[suffix] = None
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+        if time.monotonic() >= deadline:
+            raise exceptions.LockTimeout(timeout, 'flock %d' % fd)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def invalidate_hash(suffix_dir):
+    """Note that a suffix changed, so the next get_hashes recomputes it.
+
+    One line appended to ``hashes.invalid`` (under a shared flock, which
+    only get_hashes' consolidation excludes).  Rewriting the whole
+    ``hashes.json`` on every write -- what this did before -- cost an
+    object server a read, a parse, a temp file and a rename per PUT once a
+    replicator pass had cached the partition's hashes.  Written even
+    before any hashes.json exists: a get_hashes listing the partition
+    while this write landed will recompute the suffix next time.
+    """
+    partition_dir = os.path.dirname(suffix_dir)
+    line = (os.path.basename(suffix_dir) + '\n').encode('utf-8')
+    try:
+        fd = os.open(os.path.join(partition_dir, HASH_INVALID_FILE),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        return  # no partition dir: nothing here to hash
+    try:
+        _flock(fd, fcntl.LOCK_SH)
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _consolidate_invalid(partition_dir, hashes):
+    """Fold ``hashes.invalid`` into ``hashes`` (those suffixes become
+    None) and empty it.  hashes.json is written with the None marks
+    before the invalid file is emptied, so a crash between the two loses
+    nothing.  Returns whether anything was invalid."""
+    try:
+        fd = os.open(os.path.join(partition_dir, HASH_INVALID_FILE),
+                     os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        _flock(fd, fcntl.LOCK_EX)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        suffixes = set(b''.join(chunks).decode('utf-8', 'replace').split())
+        if not suffixes:
+            return False
+        for suffix in suffixes:
+            if _is_suffix(suffix):
+                hashes[suffix] = None
         _write_hashes(partition_dir, hashes)
+        os.ftruncate(fd, 0)
+        return True
+    finally:
+        os.close(fd)
 
 
 def get_hashes(partition_dir, recalculate=(), reclaim_age=ONE_WEEK):
@@ -639,6 +704,7 @@ def get_hashes(partition_dir, recalculate=(), reclaim_age=ONE_WEEK):
         if hashes is None:
             hashes = {name: None for name in _listdir(partition_dir)
                       if _is_suffix(name)}
+        _consolidate_invalid(partition_dir, hashes)
         for suffix in recalculate:
             if _is_suffix(suffix):
                 hashes[suffix] = None

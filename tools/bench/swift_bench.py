@@ -127,8 +127,8 @@ def bench_listing(conn, container, args):
     count = args.list_objects
     conn.request('PUT', container, headers={'Content-Length': '0'}, body=b'')
     setup = Phase('create', lambda i: conn.request(
-        'PUT', container, 'l%08d' % i, body=b'x',
-        headers={'Content-Length': '1'}),
+        'PUT', container, 'l%08d' % i, body=b'',
+        headers={'Content-Length': '0'}),
         SETUP_LIMIT, count, args.concurrency).run()
     if setup.done < count:
         print('listing: only %d of %d objects created in %.0fs (%d errors)'

@@ -121,10 +121,58 @@ def test_get_hashes_caches_and_invalidates(tmp_path):
     touch(os.path.join(part, 'abc', 'f' * 29 + 'abc'),
           '0000000002.00000.data')
     diskfile.invalidate_hash(os.path.join(part, 'abc'))
-    assert json.load(open(os.path.join(part, diskfile.HASH_FILE))) == \
-        {'abc': None}
+    # noted in the append-only invalidation file; hashes.json untouched
+    invalid = os.path.join(part, diskfile.HASH_INVALID_FILE)
+    assert open(invalid).read() == 'abc\n'
+    assert json.load(open(os.path.join(part, diskfile.HASH_FILE))) == first
     second = diskfile.get_hashes(part)
     assert second['abc'] != first['abc']
+    assert json.load(open(os.path.join(part, diskfile.HASH_FILE))) == second
+    assert open(invalid).read() == ''
+    assert diskfile.get_hashes(part) == second
+
+
+def test_a_write_while_hashing_is_recomputed_next_time(tmp_path, monkeypatch):
+    part = str(tmp_path / 'objects' / '0')
+    hash_dir = os.path.join(part, 'abc', 'f' * 29 + 'abc')
+    touch(hash_dir, '0000000001.00000.data')
+    real_hash_suffix = diskfile.hash_suffix
+
+    def hash_then_write(suffix_dir, reclaim_age):
+        value = real_hash_suffix(suffix_dir, reclaim_age)
+        # a PUT lands after the suffix was hashed, before hashes.json
+        touch(hash_dir, '0000000002.00000.data')
+        diskfile.invalidate_hash(suffix_dir)
+        return value
+
+    monkeypatch.setattr(diskfile, 'hash_suffix', hash_then_write)
+    stale = diskfile.get_hashes(part)
+    monkeypatch.setattr(diskfile, 'hash_suffix', real_hash_suffix)
+    fresh = diskfile.get_hashes(part)
+    assert fresh['abc'] != stale['abc']
+    assert fresh == diskfile.get_hashes(part)
+
+
+def test_invalidations_survive_until_folded_into_hashes_json(tmp_path):
+    part = str(tmp_path / 'objects' / '0')
+    for suffix in ('abc', 'def'):
+        touch(os.path.join(part, suffix, 'f' * 29 + suffix),
+              '0000000001.00000.data')
+    first = diskfile.get_hashes(part)
+    for _ in range(3):
+        diskfile.invalidate_hash(os.path.join(part, 'def'))
+    hashes = dict(first)
+    assert diskfile._consolidate_invalid(part, hashes)
+    # written with the None mark before the invalid file was emptied
+    assert json.load(open(os.path.join(part, diskfile.HASH_FILE))) == \
+        {'abc': first['abc'], 'def': None}
+    assert not diskfile._consolidate_invalid(part, hashes)
+    assert diskfile.get_hashes(part) == first
+
+
+def test_invalidate_without_a_partition_dir_is_harmless(tmp_path):
+    diskfile.invalidate_hash(str(tmp_path / 'objects' / '9' / 'abc'))
+    assert not os.path.exists(str(tmp_path / 'objects' / '9'))
 
 
 def test_get_hashes_drops_empty_suffixes(tmp_path):
