@@ -61,8 +61,19 @@ def leases(bridge, now=None):
     return lines
 
 
+USAGE = """usage: nova-dhcpbridge add|old|del MAC IP [HOSTNAME] | init
+
+dnsmasq's --dhcp-script: add/old mark the fixed IP leased, del releases it
+(cast to nova-network on this host); init prints the leases nova knows.
+Flags come from the file named by the FLAGFILE environment variable.
+"""
+
+
 def main(argv=None):
     argv = list(sys.argv if argv is None else argv)
+    if any(a in ('-h', '--help') for a in argv[1:]):
+        sys.stdout.write(USAGE)
+        return 0
     flagfile = os.environ.get('FLAGFILE')
     parse_argv = [argv[0]] + (['--flagfile=%s' % flagfile] if flagfile
                               else [])
@@ -75,8 +86,7 @@ def main(argv=None):
         return 2
     logging.setup('nova-dhcpbridge')
     if len(argv) < 2:
-        sys.stderr.write('usage: nova-dhcpbridge add|old|del MAC IP '
-                         '[HOSTNAME] | init\n')
+        sys.stderr.write(USAGE)
         return 2
     action = argv[1]
     try:

@@ -23,7 +23,10 @@ DATADIRS = {'account': 'accounts', 'container': 'containers',
 def main(argv=None, out=None):
     argv = list(sys.argv if argv is None else argv)
     out = out or sys.stdout
-    if len(argv) < 3 or len(argv) > 5 or argv[1] in ('-h', '--help'):
+    if len(argv) > 1 and argv[1] in ('-h', '--help'):
+        out.write(USAGE)
+        return 0
+    if len(argv) < 3 or len(argv) > 5:
         out.write(USAGE)
         return 1
     ring_file = argv[1]

@@ -114,7 +114,11 @@ def describe(path, swift_dir):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if len(argv) not in (1, 2) or argv[0] in ('-h', '--help'):
+    if argv and argv[0] in ('-h', '--help'):
+        print('Usage: swift-object-info FILE [SWIFT_DIR]\n\nPrints where an '
+              'object file belongs and its metadata.')
+        return 0
+    if len(argv) not in (1, 2):
         print('Usage: swift-object-info FILE [SWIFT_DIR]', file=sys.stderr)
         return 1
     path = argv[0]
