@@ -764,8 +764,10 @@ class LibvirtConnection(driver.ComputeDriver):
         os.makedirs(saved_dir)
         try:
             if was_running:
-                self._soft_shutdown(dom,
-                                    FLAGS.libvirt_wait_soft_reboot_seconds)
+                # A paused guest cannot answer the ACPI request.
+                if dom.info()[0] == libvirt.VIR_DOMAIN_RUNNING:
+                    self._soft_shutdown(
+                        dom, FLAGS.libvirt_wait_soft_reboot_seconds)
                 self._power_off(dom)
             saved = ['libvirt.xml']
             if grow_root:
@@ -845,8 +847,9 @@ class LibvirtConnection(driver.ComputeDriver):
             if os.path.exists(path):
                 os.unlink(path)
         for file_name in manifest['saved']:
-            os.replace(os.path.join(saved_dir, file_name),
-                       os.path.join(inst_dir, file_name))
+            saved = os.path.join(saved_dir, file_name)
+            if os.path.exists(saved):     # else put back by an earlier try
+                os.replace(saved, os.path.join(inst_dir, file_name))
         with open(os.path.join(inst_dir, 'libvirt.xml')) as f:
             dom = self._conn.defineXML(f.read())
         if manifest['was_running']:

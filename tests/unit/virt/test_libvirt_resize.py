@@ -222,3 +222,35 @@ def test_a_guest_that_will_not_start_is_put_back(guest, monkeypatch):
     assert not os.path.exists(_file(guest, 'disk.local'))
     _unchanged(guest)
     assert dom.xml == guest['xml']
+
+
+def test_a_paused_guest_is_powered_off_without_asking(guest):
+    conn, instance = guest['conn'], guest['instance']
+    conn.pause(instance)
+    conn.resize(instance, BIG)
+    assert guest['shutdowns'] == []
+    assert conn.get_info(instance['name'])['state'] == power_state.RUNNING
+    assert _shape(guest['dom'].xml)[:2] == (512 * 1024, 2)
+
+
+def test_an_interrupted_revert_can_be_run_again(guest, monkeypatch):
+    conn, instance = guest['conn'], guest['instance']
+    FLAGS.minimum_root_size = 1024 * 1024
+    conn.resize(instance, BIG)
+    libvirt_conn = guest['dom'].conn
+    real_define = libvirt_conn.defineXML
+    calls = []
+
+    def define_failing_once(xml):
+        if not calls:
+            calls.append(1)
+            raise lv_error(libvirt.VIR_ERR_INTERNAL_ERROR, 'libvirtd died')
+        return real_define(xml)
+    monkeypatch.setattr(libvirt_conn, 'defineXML', define_failing_once)
+    with pytest.raises(libvirt.libvirtError):
+        conn.revert_resize(instance, OLD)
+    conn.revert_resize(instance, OLD)
+    assert _read(_file(guest, 'libvirt.xml')) == guest['xml']
+    assert guest['dom'].xml == guest['xml']
+    assert resize_files.qcow2_size(_file(guest, 'disk')) == 65536
+    assert not os.path.exists(resize_files.save_dir(guest['dir']))
