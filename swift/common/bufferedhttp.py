@@ -15,14 +15,29 @@ object.  An earlier version returned only a status line whose reason still
 ended in CR LF; a proxy that copied it into its own status line sent a
 blank line where its headers belonged, and clients waited for the close.
 
+Keep-alive (``reuse=True``): a request whose whole body goes with its
+headers may run on an idle connection to the same node kept by the
+process's `ConnectionPool`; the caller hands the connection back with
+`release(conn, resp)` once the response is read to its end (anything else
+closes it).  Storage nodes close idle connections at any moment, so a
+request on a reused connection that fails before any byte of the answer
+arrives is sent once more on a fresh connection: it was never read.  That
+saves a TCP connection set-up and tear-down, and on the server a new
+greenthread and protocol object, per proxy->node and object->container
+request.  Streaming uploads (``Expect: 100-continue``) never reuse.
+
 Sockets come from eventlet.green, so a connection only blocks its own
 greenthread even in a process that was not monkey-patched.  The caller bounds
 connecting with ``eventlet.Timeout(conn_timeout)`` and each read with
 ``node_timeout``.
 """
 
+import collections
 import http.client
 import ipaddress
+import os
+import _socket
+import threading
 import time
 
 from eventlet.green import socket as green_socket
@@ -112,9 +127,10 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
         # the headers: http.client would send it separately, and on
         # loopback every send costs the receiver a wakeup and both sides
         # a round of kernel work.
-        if isinstance(message_body, bytes) and not encode_chunked:
+        if (message_body is None or isinstance(message_body, bytes)) and \
+                not encode_chunked:
             self._buffer.extend((b'', b''))
-            message = b'\r\n'.join(self._buffer) + message_body
+            message = b'\r\n'.join(self._buffer) + (message_body or b'')
             del self._buffer[:]
             self.send(message)
             return
@@ -138,11 +154,28 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
         response.fp = None
         return answer
 
+    #: (method, url, skip_host, headers, body) of the request sent on a
+    #: connection taken from the pool, for one resend on a fresh one.
+    _replay = None
+    #: ip, port as given to http_connect (the pool's key)
+    pool_key = None
+
     def getresponse(self):
         early = self._early_response
         if early is not None:
             self._early_response = None
             return early
+        replay, self._replay = self._replay, None
+        try:
+            return super().getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError,
+                BrokenPipeError):
+            if replay is None:
+                raise
+        # The node had closed the idle connection: it never saw this
+        # request.  Once more on a fresh connection.
+        self.close()
+        _send_request(self, *replay)
         return super().getresponse()
 
     def close(self):
@@ -171,36 +204,156 @@ def _header_value(value):
 
 
 def http_connect(ipaddr, port, device, partition, method, path,
-                 headers=None, query_string=None, ssl=False, body=None):
+                 headers=None, query_string=None, ssl=False, body=None,
+                 reuse=False):
     """Start a request to ``/<device>/<partition><path>`` on a storage node.
 
     ``path`` is text (``/a/c/o``); it is UTF-8 encoded and quoted here.
     ``body`` (bytes, optional) is sent with the headers, in one write; the
-    caller sets its Content-Length.
+    caller sets its Content-Length.  ``reuse``: see the module docstring
+    (the whole body must be in ``body``).
     """
     full_path = '/%s/%s%s' % (device, partition, path)
     return http_connect_raw(ipaddr, port, method, full_path, headers,
-                            query_string, ssl, body=body)
+                            query_string, ssl, body=body, reuse=reuse)
 
 
 def http_connect_raw(ipaddr, port, method, path, headers=None,
-                     query_string=None, ssl=False, body=None):
+                     query_string=None, ssl=False, body=None, reuse=False):
     """Start a request to ``path`` (text, quoted here) on ``ipaddr:port``;
-    ``body`` as for `http_connect`."""
+    ``body`` and ``reuse`` as for `http_connect`."""
     if ssl:
         raise ValueError('ssl between storage nodes is not supported')
-    conn = BufferedHTTPConnection('%s:%s' % (ipaddr, port)
-                                  if ':' not in str(ipaddr)
-                                  else '[%s]:%s' % (ipaddr, port))
     url = quote(path)
     if query_string:
         url += '?' + query_string
+    skip_host = bool(headers and any(k.lower() == 'host' for k in headers))
+    header_items = [(header, _header_value(value))
+                    for header, value in (headers or {}).items()]
+    request = (method, url, skip_host, header_items, body)
+    key = (str(ipaddr), int(port))
+    conn = POOL.get(key) if reuse else None
+    if conn is not None:
+        try:
+            _send_request(conn, *request)
+            conn._replay = request
+            return conn
+        except (ConnectionResetError, BrokenPipeError):
+            conn.close()
+        conn = None
+    conn = BufferedHTTPConnection('%s:%s' % (ipaddr, port)
+                                  if ':' not in str(ipaddr)
+                                  else '[%s]:%s' % (ipaddr, port))
+    conn.pool_key = key
+    _send_request(conn, *request)
+    return conn
+
+
+def _send_request(conn, method, url, skip_host, header_items, body):
     conn.path = url
     conn.method = method
-    conn.putrequest(method, url, skip_host=bool(
-        headers and any(k.lower() == 'host' for k in headers)))
-    if headers:
-        for header, value in headers.items():
-            conn.putheader(header, _header_value(value))
+    conn.putrequest(method, url, skip_host=skip_host)
+    for header, value in header_items:
+        conn.putheader(header, value)
     conn.endheaders(body)
-    return conn
+
+
+def release(conn, resp):
+    """Done with ``conn`` and its response ``resp``: back to the pool when
+    the answer was read to its end and both sides keep the connection
+    open, otherwise closed."""
+    if getattr(conn, 'pool_key', None) is None or \
+            not isinstance(resp, http.client.HTTPResponse):
+        conn.close()  # not one of ours (e.g. a test's stand-in)
+        return
+    try:
+        if not resp.isclosed() and resp.length == 0:
+            resp.read()  # no body: marks the response complete
+    except (OSError, http.client.HTTPException):
+        pass
+    if not resp.isclosed() or resp.will_close or conn.sock is None or \
+            conn._early_response is not None:
+        conn.close()
+        return
+    POOL.put(conn)
+
+
+class ConnectionPool:
+    """Idle keep-alive connections of this process, by (ip, port).
+
+    At most ``per_node`` idle connections per node, none older than
+    ``max_idle_age`` seconds (storage nodes drop idle clients after their
+    ``client_timeout``), and one whose peer has already closed is dropped
+    when taken.  A forked process starts with an empty pool: a socket
+    shared with the parent would mix two processes' requests.
+    """
+
+    def __init__(self, per_node=32, max_idle_age=20.0):
+        self.per_node = per_node
+        self.max_idle_age = max_idle_age
+        self._lock = threading.Lock()
+        self._idle = collections.defaultdict(list)  # key -> [(t, conn)]
+        self._pid = os.getpid()
+
+    def _check_fork(self):
+        if self._pid != os.getpid():
+            self._idle = collections.defaultdict(list)
+            self._pid = os.getpid()
+
+    def get(self, key):
+        now = time.monotonic()
+        while True:
+            with self._lock:
+                self._check_fork()
+                entries = self._idle.get(key)
+                if not entries:
+                    return None
+                idle_since, conn = entries.pop()
+            if now - idle_since < self.max_idle_age and _still_open(conn):
+                return conn
+            conn.close()
+
+    def put(self, conn):
+        now = time.monotonic()
+        extra = None
+        with self._lock:
+            self._check_fork()
+            entries = self._idle[conn.pool_key]
+            entries.append((now, conn))
+            if len(entries) > self.per_node:
+                extra = entries.pop(0)[1]
+        if extra is not None:
+            extra.close()
+
+    def clear(self):
+        with self._lock:
+            idle, self._idle = self._idle, collections.defaultdict(list)
+        for entries in idle.values():
+            for _t, conn in entries:
+                conn.close()
+
+    def idle_count(self):
+        with self._lock:
+            return sum(len(v) for v in self._idle.values())
+
+
+def _still_open(conn):
+    """False when the peer closed (or sent something unasked) while the
+    connection sat idle; checked without blocking the greenthread."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    # The OS socket under a green one, read through the C type so that
+    # neither eventlet nor monkey-patching turns EAGAIN into a wait.
+    raw = getattr(sock, 'fd', sock)
+    try:
+        _socket.socket.recv(raw, 1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except (OSError, TypeError):
+        return False
+    return False  # EOF (b'') or stray bytes: not usable either way
+
+
+#: The process's pool of idle storage-node connections.
+POOL = ConnectionPool()

@@ -327,9 +327,15 @@ def mkdirs(path):
 
 
 def renamer(old, new):
-    """Rename, making the destination's parent directories first."""
-    mkdirs(os.path.dirname(new))
-    os.rename(old, new)
+    """Rename, making the destination's parent directories when missing.
+
+    The rename is tried first: the directories nearly always exist, and a
+    mkdir that fails with EEXIST costs more than the rename itself."""
+    try:
+        os.rename(old, new)
+    except FileNotFoundError:
+        mkdirs(os.path.dirname(new))
+        os.rename(old, new)
 
 
 def fsync(fd):

@@ -25,6 +25,7 @@ import eventlet.wsgi
 from eventlet import greenpool
 from paste.deploy import loadapp
 
+from swift.common import fast_headers
 from swift.common.utils import (drop_privileges, get_logger, readconf,
                                 set_swift_dir)
 
@@ -150,6 +151,7 @@ def run_wsgi(conf_file, app_section, default_port=8080, **kwargs):
     """Run the WSGI server described by ``conf_file`` (blocks until stopped)."""
     eventlet.patcher.monkey_patch(all=False, socket=True, select=True,
                                   time=True)
+    fast_headers.install()
     if not os.path.exists(conf_file):
         raise SystemExit('Unable to read config file %s' % conf_file)
     conf = _server_conf(conf_file, app_section)

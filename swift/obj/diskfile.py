@@ -425,9 +425,13 @@ class DiskFileWriter:
 
     def __enter__(self):
         try:
-            mkdirs(self.diskfile.tmpdir)
-            self.fd, self.tmppath = tempfile.mkstemp(
-                dir=self.diskfile.tmpdir)
+            try:
+                self.fd, self.tmppath = tempfile.mkstemp(
+                    dir=self.diskfile.tmpdir)
+            except FileNotFoundError:
+                mkdirs(self.diskfile.tmpdir)  # first write on this device
+                self.fd, self.tmppath = tempfile.mkstemp(
+                    dir=self.diskfile.tmpdir)
             if self.size:
                 fallocate(self.fd, self.size)
         except OSError as err:

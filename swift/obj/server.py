@@ -39,7 +39,7 @@ from eventlet import Timeout
 from webob import Request, Response
 from webob.exc import HTTPException
 
-from swift.common.bufferedhttp import http_connect
+from swift.common.bufferedhttp import http_connect, release
 from swift.common.constraints import (MAX_FILE_SIZE, check_metadata,
                                       check_mount, check_object_creation,
                                       check_utf8)
@@ -272,20 +272,23 @@ class ObjectController:
     def _send_update(self, op, ip, port, part, dev, account, container, obj,
                      headers):
         path = '/%s/%s/%s' % (account, container, obj)
+        conn = None
         try:
             with ConnectionTimeout(self.conn_timeout):
-                conn = http_connect(ip, port, dev, part, op, path, headers)
-            try:
-                with Timeout(self.node_timeout):
-                    resp = conn.getresponse()
-                    resp.read()
-            finally:
-                conn.close()
+                conn = http_connect(ip, port, dev, part, op, path, headers,
+                                    reuse=True)
+            with Timeout(self.node_timeout):
+                resp = conn.getresponse()
+                resp.read()
+            release(conn, resp)
+            conn = None
             if 200 <= resp.status < 300:
                 return True
             self.logger.error('Container update %s %s:%s/%s returned %s '
                               'for %s', op, ip, port, dev, resp.status, path)
         except (Exception, Timeout) as err:
+            if conn is not None:
+                conn.close()
             self.logger.error('Container update %s %s:%s/%s failed for %s: '
                               '%s', op, ip, port, dev, path,
                               err.__class__.__name__ + ' ' + str(err))

@@ -14,7 +14,8 @@ phase of ``--ops`` 4 KiB object requests it reads utime+stime of every
 server process (and its forked workers) from /proc/<pid>/stat before and
 after.  It prints, per phase, the milliseconds of CPU per request spent in
 the proxy, the account, container and object servers (summed over the
-nodes) and in total, plus the wall-clock rate as a secondary figure.
+nodes) and in total, how much of that total was kernel time (stime), plus
+the wall-clock rate as a secondary figure.
 
 ``--py-spy object`` (needs ``pip install py-spy`` in the venv; not a project
 dependency) records a py-spy profile of every object server during the
@@ -53,14 +54,17 @@ TICK = os.sysconf('SC_CLK_TCK')
 PHASE_LIMIT = 600  # seconds any phase may take
 
 
-def proc_cpu(pid):
-    """utime + stime of ``pid`` in seconds (0 when it is gone)."""
+def proc_cpu(pid, kernel_only=False):
+    """utime + stime (or stime alone) of ``pid`` in seconds (0 when it is
+    gone)."""
     try:
         with open('/proc/%d/stat' % pid) as f:
             fields = f.read().rsplit(')', 1)[1].split()
     except OSError:
         return 0.0
     # fields[0] is the state (field 3 of stat): utime/stime are 14 and 15
+    if kernel_only:
+        return int(fields[12]) / TICK
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
@@ -93,8 +97,11 @@ def server_pids(cluster):
 
 
 def snapshot(pids):
-    return {kind: sum(proc_cpu(pid) for pid in group)
-            for kind, group in pids.items()}
+    cpu = {kind: sum(proc_cpu(pid) for pid in group)
+           for kind, group in pids.items()}
+    cpu['kernel'] = sum(proc_cpu(pid, True) for group in pids.values()
+                        for pid in group)
+    return cpu
 
 
 def run_ops(op, count, threads):
@@ -285,9 +292,9 @@ def main(argv=None):
         print('swift_cpu_profile: %d ops/phase, concurrency %d, workers %d,'
               ' log level %s' % (args.ops, args.concurrency, args.workers,
                                  args.log_level), flush=True)
-        print('%-7s %7s %7s %7s %7s %7s  %8s' % (
+        print('%-7s %7s %7s %7s %7s %7s %7s %8s' % (
             'phase', 'proxy', 'account', 'contnr', 'object', 'total',
-            'ops/s'), '(ms CPU per request)', flush=True)
+            'kernel', 'ops/s'), '(ms CPU per request)', flush=True)
         for round_ in range(args.repeat):
             container = 'prof%d' % round_
             conn.request('PUT', container, headers={'Content-Length': '0'},
@@ -311,11 +318,12 @@ def main(argv=None):
                 stop_py_spy(spies)
                 recorded = [p for p in spies]
                 per_op = {kind: (after[kind] - before[kind]) * 1000.0
-                          / max(ok, 1) for kind in KINDS}
-                line = '%-7s %7.2f %7.2f %7.2f %7.2f %7.2f  %8.1f' % (
+                          / max(ok, 1) for kind in KINDS + ('kernel',)}
+                line = '%-7s %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %8.1f' % (
                     name.upper(), per_op['proxy'], per_op['account'],
                     per_op['container'], per_op['object'],
-                    sum(per_op.values()), ok / seconds if seconds else 0)
+                    sum(per_op[k] for k in KINDS), per_op['kernel'],
+                    ok / seconds if seconds else 0)
                 if errors:
                     line += '  %d errors, first: %s' % (errors, first)
                 print(line, flush=True)

@@ -18,7 +18,7 @@ from eventlet import GreenPile, Timeout
 from webob import Request, Response
 from webob.exc import status_map
 
-from swift.common.bufferedhttp import http_connect
+from swift.common.bufferedhttp import http_connect, release
 from swift.common.exceptions import ChunkReadTimeout, ConnectionTimeout
 from swift.common.utils import normalize_timestamp, quote
 
@@ -161,7 +161,6 @@ class Controller:
                     headers[key] = value
         headers['X-Trans-Id'] = self.trans_id or ''
         headers['X-CF-Trans-Id'] = self.trans_id or ''
-        headers['Connection'] = 'close'
         for key, value in extra.items():
             headers[key.replace('_', '-')] = value
         return headers
@@ -180,17 +179,21 @@ class Controller:
         return result
 
     def _connect(self, node, partition, method, path, headers,
-                 query_string=None, body=None):
-        """A connection with the request (and ``body``, if given) sent."""
+                 query_string=None, body=None, reuse=True):
+        """A connection with the request (and ``body``, if given) sent.
+
+        With ``reuse`` (everything but streamed uploads) it may be a
+        kept-alive one; give it back with bufferedhttp.release."""
         with ConnectionTimeout(self.app.conn_timeout):
             if body is None:
                 return http_connect(node['ip'], node['port'],
                                     node['device'], partition, method, path,
                                     headers=headers,
-                                    query_string=query_string)
+                                    query_string=query_string, reuse=reuse)
             return http_connect(node['ip'], node['port'], node['device'],
                                 partition, method, path, headers=headers,
-                                query_string=query_string, body=body)
+                                query_string=query_string, body=body,
+                                reuse=reuse)
 
     # ----------------------------------------------------------- writes
 
@@ -204,14 +207,17 @@ class Controller:
         next node (a hand-off when the primaries are used up).
         """
         for node in nodes:
+            conn = None
             try:
                 conn = self._connect(node, partition, method, path, headers,
                                      query_string)
                 with Timeout(self.app.node_timeout):
                     resp = conn.getresponse()
                     body = resp.read()
-                conn.close()
+                release(conn, resp)
             except (Exception, Timeout) as e:
+                if conn is not None:
+                    conn.close()
                 self.app.exception_occurred(
                     node, self.server_type,
                     'Trying to %s %s: %s' % (method, path, e))
@@ -263,12 +269,15 @@ class Controller:
         for node in self.iter_nodes(ring, partition, nodes):
             if attempts_left <= 0:
                 break
+            conn = None
             try:
                 conn = self._connect(node, partition, method, path, headers,
                                      query_string)
                 with Timeout(self.app.node_timeout):
                     source = conn.getresponse()
             except (Exception, Timeout) as e:
+                if conn is not None:
+                    conn.close()
                 self.app.exception_occurred(
                     node, server_type,
                     'Trying to %s %s: %s' % (method, path, e))
@@ -284,9 +293,10 @@ class Controller:
             try:
                 with Timeout(self.app.node_timeout):
                     body = source.read()
+                release(conn, source)
             except (Exception, Timeout):
                 body = b''
-            _close(source, conn)
+                _close(source, conn)
             if status >= 500:
                 self.app.error_occurred(
                     node, '%s server answered %d to %s %s'
@@ -304,7 +314,7 @@ class Controller:
         headerlist = [(k, v) for k, v in source.getheaders()
                       if k.lower() not in DROPPED_RESPONSE_HEADERS]
         if req.method == 'HEAD' or source.status in (204, 304):
-            _close(source, conn)
+            release(conn, source)
             app_iter = []
         else:
             app_iter = self._stream(node, conn, source, server_type)
@@ -314,12 +324,15 @@ class Controller:
 
     def _stream(self, node, conn, source, server_type):
         """The body of a node's answer, read chunk by chunk; a node that
-        stalls for node_timeout ends the body early (and is noted)."""
+        stalls for node_timeout ends the body early (and is noted).  A
+        body read to its end leaves the connection for reuse."""
+        complete = False
         try:
             while True:
                 with ChunkReadTimeout(self.app.node_timeout):
                     chunk = source.read(self.app.object_chunk_size)
                 if not chunk:
+                    complete = True
                     break
                 yield chunk
         except ChunkReadTimeout:
@@ -331,7 +344,10 @@ class Controller:
             self.app.exception_occurred(node, server_type,
                                         'Trying to read during GET: %s' % e)
         finally:
-            _close(source, conn)
+            if complete:
+                release(conn, source)
+            else:
+                _close(source, conn)
 
     def backend_read(self, ring, partition, path, method='HEAD',
                      query_string=None, server_type=None):

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from eventlet import GreenPile, Timeout
 from webob import Request
 
+from swift.common.bufferedhttp import release
 from swift.common.constraints import (MAX_FILE_SIZE, check_metadata,
                                       check_object_creation)
 from swift.common.exceptions import ChunkReadTimeout, ChunkWriteTimeout
@@ -311,12 +312,11 @@ class ObjectController(Controller):
                                            self.object_name)
         replicas = ring.replica_count
         quorum = replicas // 2 + 1
-        timestamp = normalize_timestamp(time.time())
         chunked = req.content_length is None
         if body_iter is None and not chunked and \
                 req.content_length <= self.app.buffered_put_size:
-            return self._store_buffered(req, container_info, partition,
-                                        timestamp)
+            return self._store_buffered(req, container_info, partition)
+        timestamp = normalize_timestamp(time.time())
         nodes = self.iter_nodes(ring, partition)
         pile = GreenPile(replicas)
         extras = []
@@ -340,8 +340,10 @@ class ObjectController(Controller):
                 (stored if is_success(answer[0]) else refusals).append(answer)
         if len(conns) + len(stored) < quorum:
             if refusals:
-                resp = best_response(req, *_columns(refusals, 3),
-                                     'Object PUT', replicas)
+                resp = _superseded(req, stored + refusals, replicas,
+                                   timestamp) or \
+                    best_response(req, *_columns(refusals, 3),
+                                  'Object PUT', replicas)
                 if resp.status_int < 500:
                     return resp
             self.app.logger.error('Object PUT %s: %d connections of %d '
@@ -368,15 +370,21 @@ class ObjectController(Controller):
             return text_response(503, 'Service Unavailable\n', request=req)
         return self._put_results(req, conns, stored, replicas, timestamp)
 
-    def _store_buffered(self, req, container_info, partition, timestamp):
+    def _store_buffered(self, req, container_info, partition):
         """PUT of a small body: read it all, then one request per replica
-        with headers and body in one write."""
+        with headers and body in one write.
+
+        The timestamp is taken once the body is here, right before the
+        writes go out: taken before reading, a slow client's write would
+        carry an older timestamp than a concurrent one sent earlier and
+        lose to it on the object servers."""
         try:
             body = b''.join(self._client_chunks(req))
         except ClientTimeout:
             return text_response(408, 'Request Timeout\n', request=req)
         except ClientDisconnect:
             return text_response(499, 'Client Disconnect\n', request=req)
+        timestamp = normalize_timestamp(time.time())
         ring = self.app.object_ring
         replicas = ring.replica_count
         nodes = self.iter_nodes(ring, partition)
@@ -399,16 +407,17 @@ class ObjectController(Controller):
         timeouts, 5xx and 507 move on to the next node, a hand-off once the
         primaries are used up; the bytes are still here to send again."""
         for node in nodes:
+            conn = None
             try:
                 conn = self._connect(node, partition, 'PUT', self._path(),
                                      headers, body=body)
-                try:
-                    with Timeout(self.app.node_timeout):
-                        resp = conn.getresponse()
-                        answer_body = resp.read()
-                finally:
-                    conn.close()
+                with Timeout(self.app.node_timeout):
+                    resp = conn.getresponse()
+                    answer_body = resp.read()
+                release(conn, resp)
             except (Exception, Timeout) as e:
+                if conn is not None:
+                    conn.close()
                 self.app.exception_occurred(
                     node, 'Object', 'Trying to PUT %s: %s'
                     % (self._path(), e))
@@ -438,7 +447,7 @@ class ObjectController(Controller):
         for node in nodes:
             try:
                 conn = self._connect(node, partition, 'PUT', self._path(),
-                                     headers)
+                                     headers, reuse=False)
                 with Timeout(self.app.node_timeout):
                     expect = conn.getexpect()
                     body = b'' if expect.status == 100 else expect.read()
@@ -561,7 +570,18 @@ class ObjectController(Controller):
 
     def _put_answer(self, req, answers, replicas, timestamp):
         """The client's answer from the replicas' final (status, reason,
-        body, headers)."""
+        body, headers).
+
+        An object server refuses (409) a write not newer than what it
+        holds, naming that in X-Backend-Timestamp.  When a majority of
+        replicas stored this write or already hold a newer one, but not a
+        majority stored it, the write lost a race to a concurrent newer
+        one: the answer is 202 Accepted (as in Swift 2.x), not 409 -- last
+        writer wins, and this one was simply not the last.
+        """
+        resp = _superseded(req, answers, replicas, timestamp)
+        if resp is not None:
+            return resp
         etags = set()
         for status, _reason, _body, headers in answers:
             if is_success(status):
@@ -579,6 +599,32 @@ class ObjectController(Controller):
                 resp.headers['ETag'] = etags.pop()
             resp.last_modified = float(timestamp)
         return resp
+
+
+def _superseded(req, answers, replicas, timestamp):
+    """202 when a newer write beat this one to the majority of the
+    replicas (see ObjectController._put_answer), else None."""
+    stored = sum(1 for a in answers if is_success(a[0]))
+    superseded = sum(1 for a in answers
+                     if a[0] == 409 and _backend_timestamp(a[3]) >=
+                     float(timestamp))
+    if stored < replicas // 2 + 1 <= stored + superseded:
+        resp = text_response(202, 'Accepted: a newer write of this object '
+                             'is already stored\n', request=req)
+        resp.last_modified = float(timestamp)
+        return resp
+    return None
+
+
+def _backend_timestamp(headers):
+    """X-Backend-Timestamp of a node's answer as a float (0 without)."""
+    for key, value in headers or ():
+        if key.lower() == 'x-backend-timestamp':
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 0.0
 
 
 def _columns(answers, count):

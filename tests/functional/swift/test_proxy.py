@@ -206,7 +206,10 @@ def test_concurrent_puts_newest_timestamp_wins_everywhere(cluster):
         t.start()
     for t in threads:
         t.join(60)
-    assert all(r is not None and r.status == 201 for r in results)
+    # A write that lost the race to a newer one on most replicas is 202
+    # (Swift 2.x does the same); one of them wins everywhere.
+    assert all(r is not None and r.status in (201, 202) for r in results)
+    assert any(r.status == 201 for r in results)
     account, part, nodes, handoffs = object_node_paths(
         cluster, user.url, container, 'contested')
     # an earlier test may have left a primary error-limited in the proxy,
@@ -218,7 +221,7 @@ def test_concurrent_puts_newest_timestamp_wins_everywhere(cluster):
     timestamps = {a.headers['x-timestamp'] for a in copies}
     etags = {a.headers['etag'] for a in copies}
     assert len(timestamps) == 1 and len(etags) == 1
-    assert etags <= {r.headers['etag'] for r in results}
+    assert etags <= {r.headers['etag'] for r in results if r.status == 201}
     got = user('GET', '/%s/contested' % container)
     assert {hashlib.md5(got.body).hexdigest()} == etags
 

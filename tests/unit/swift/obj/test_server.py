@@ -599,7 +599,8 @@ def record_updates(monkeypatch, statuses):
     exception to raise."""
     calls = []
 
-    def fake_connect(ip, port, device, partition, method, path, headers):
+    def fake_connect(ip, port, device, partition, method, path, headers,
+                     reuse=False):
         calls.append({'host': '%s:%s' % (ip, port), 'device': device,
                       'partition': partition, 'method': method,
                       'path': path, 'headers': dict(headers)})

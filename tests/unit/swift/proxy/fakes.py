@@ -175,7 +175,7 @@ class FakeCluster:
     # ---------------------------------------------------------- plumbing
 
     def connect(self, ipaddr, port, device, partition, method, path,
-                headers=None, query_string=None, body=None):
+                headers=None, query_string=None, body=None, reuse=False):
         node = {'ip': ipaddr, 'port': port, 'device': device}
         key = node_key(node)
         self.requests.append((key, method, path, dict(headers or {}),

@@ -114,3 +114,31 @@ def test_etag_checked_by_object_servers(client, cluster):
                           headers={'ETag': hashlib.md5(b'data').hexdigest()})
     assert resp.status_int == 201
     assert resp.headers['ETag'] == hashlib.md5(b'data').hexdigest()
+
+
+def test_losing_a_race_to_a_newer_write_is_202(client, cluster,
+                                               monkeypatch):
+    """Object servers refuse an older write with 409 and name the newer
+    timestamp they hold: the client hears 202 (the newest write wins),
+    not 409 -- unless a majority stored it anyway."""
+    _ready(client)
+    answers = iter([409, 409, 201])
+
+    def newer_there(conn, body):
+        status = next(answers)
+        if status == 409:
+            return FakeResponse(
+                409, {'X-Backend-Timestamp': '9999999999.00000'}, b'newer')
+        return FakeResponse(201, {'ETag': 'x'})
+    monkeypatch.setattr(cluster, 'object_PUT', newer_there)
+    assert client.request('PUT', ACCOUNT + '/c/o',
+                          body=b'data').status_int == 202
+    answers = iter([201, 409, 201])
+    assert client.request('PUT', ACCOUNT + '/c/o',
+                          body=b'data').status_int == 201
+    # a 409 naming an older timestamp is a real refusal
+    monkeypatch.setattr(cluster, 'object_PUT', lambda conn, body:
+                        FakeResponse(409, {'X-Backend-Timestamp': '1.00000'},
+                                     b'odd'))
+    assert client.request('PUT', ACCOUNT + '/c/o',
+                          body=b'data').status_int == 409
