@@ -104,3 +104,46 @@ def _reset_flags():
     if rpc is not None:
         rpc.cleanup()
     flags.FLAGS.reset()
+
+
+def _children(pid):
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != 'Z':
+            found.append(int(entry))
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop what a test left running (e.g. when a timeout cut its clean-up).
+
+    Only direct children of this pytest process are touched: every daemon a
+    test starts is one, and nothing else is.
+    """
+    import signal
+    import time
+    leftovers = _children(os.getpid())
+    if not leftovers:
+        return
+    sys.stderr.write('\nstopping %d process(es) left by tests: %s\n'
+                     % (len(leftovers), leftovers))
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _children(os.getpid()):
+        time.sleep(0.2)
+    for pid in _children(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
