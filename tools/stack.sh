@@ -1291,27 +1291,42 @@ EOF
 }
 
 print_endpoints() {
-    local pre=""
-    [ -n "$STACK_NETNS" ] && pre="ip netns exec $STACK_NETNS "
-    cat <<EOF
-
-The cloud is up$([ -n "$STACK_NETNS" ] && echo " in network namespace $STACK_NETNS").
-  EC2 API          http://$STACK_HOST_IP:$STACK_EC2_PORT/services/Cloud  (region nova)
-  OpenStack API    http://$STACK_HOST_IP:$STACK_OSAPI_PORT/v1.1/
-  S3 objectstore   http://$STACK_HOST_IP:$STACK_S3_PORT
-  Swift            http://127.0.0.1:$SWIFT_PROXY_PORT/auth/v1.0
-  Glance           http://$STACK_HOST_IP:$STACK_GLANCE_PORT
-  Guests           $STACK_FIXED_RANGE on $STACK_BRIDGE, floating $STACK_FLOATING_RANGE
-  Credentials      $STACK_DIR/novarc
-  Logs             $STACK_DIR/logs
-
-  . $top/.venv/bin/activate; . $STACK_DIR/novarc
-  ${pre}$top/bin/nova-manage --flagfile=$NOVA_CONF service list
-  ${pre}$top/bin/glance index
-  ${pre}$top/bin/swift stat
-  ${pre}$top/bin/nova list
-Stop it with: $top/tools/unstack.sh [--purge]
-EOF
+    local pre="" where=""
+    if [ -n "$STACK_NETNS" ]; then
+        pre="ip netns exec $STACK_NETNS "
+        where=" in network namespace $STACK_NETNS"
+    fi
+    echo
+    echo "The cloud is up$where."
+    if [ -f "$NOVA_CONF" ]; then
+        echo "  EC2 API          http://$STACK_HOST_IP:$STACK_EC2_PORT/services/Cloud  (region nova)"
+        echo "  OpenStack API    http://$STACK_HOST_IP:$STACK_OSAPI_PORT/v1.1/"
+        echo "  S3 objectstore   http://$STACK_HOST_IP:$STACK_S3_PORT"
+        echo "  Guests           $STACK_FIXED_RANGE on $STACK_BRIDGE, floating $STACK_FLOATING_RANGE"
+    fi
+    if [ -f "$SWIFT_ETC/swift.conf" ]; then
+        echo "  Swift            http://127.0.0.1:$SWIFT_PROXY_PORT/auth/v1.0"
+    fi
+    if [ -f "$GLANCE_ETC/glance-api.conf" ]; then
+        echo "  Glance           $(glance_url)"
+    fi
+    local rc="$STACK_DIR/novarc"
+    [ -f "$rc" ] || rc="$STACK_DIR/swiftrc"
+    echo "  Credentials      $rc"
+    echo "  Logs             $STACK_DIR/logs"
+    echo
+    echo "  . $top/.venv/bin/activate; . $rc"
+    if [ -f "$NOVA_CONF" ]; then
+        echo "  ${pre}$top/bin/nova-manage --flagfile=$NOVA_CONF service list"
+        echo "  ${pre}$top/bin/nova list"
+    fi
+    if [ -f "$GLANCE_ETC/glance-api.conf" ]; then
+        echo "  ${pre}$top/bin/glance -H $STACK_HOST_IP -p $STACK_GLANCE_PORT index"
+    fi
+    if [ -f "$SWIFT_ETC/swift.conf" ]; then
+        echo "  ${pre}$top/bin/swift stat"
+    fi
+    echo "Status: $top/tools/stack.sh status; stop: $top/tools/unstack.sh [--purge]"
 }
 
 # ---------------------------------------------------------------- dispatch
