@@ -27,6 +27,7 @@ Every shell command goes through ``utils.execute`` with argument lists and
 
 import os
 import signal
+import threading
 
 import netaddr
 
@@ -315,22 +316,28 @@ def dnsmasq_pid(bridge):
     return None
 
 
+# Two first instances on a fresh network would otherwise both find no
+# dnsmasq and both start one; the second fails to bind the gateway address.
+_dhcp_lock = threading.Lock()
+
+
 def update_dhcp(network, fixed_ips, host):
     """Rewrite the network's hosts file; HUP its dnsmasq, or start one
     when none runs from our config (never a restart per instance)."""
     bridge = network['bridge']
-    _write_atomically(_dhcp_file(bridge, 'conf'), dhcp_hosts(fixed_ips))
-    pid = dnsmasq_pid(bridge)
-    if pid:
-        try:
-            os.kill(pid, signal.SIGHUP)
-            LOG.debug('dnsmasq %d of %s reloaded', pid, bridge)
-            return pid
-        except ProcessLookupError:
-            pass
-    LOG.info('starting dnsmasq for %s', bridge)
-    _execute(*dnsmasq_cmd(network, host))
-    return dnsmasq_pid(bridge)
+    with _dhcp_lock:
+        _write_atomically(_dhcp_file(bridge, 'conf'), dhcp_hosts(fixed_ips))
+        pid = dnsmasq_pid(bridge)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGHUP)
+                LOG.debug('dnsmasq %d of %s reloaded', pid, bridge)
+                return pid
+            except ProcessLookupError:
+                pass
+        LOG.info('starting dnsmasq for %s', bridge)
+        _execute(*dnsmasq_cmd(network, host))
+        return dnsmasq_pid(bridge)
 
 
 def kill_dhcp(bridge):

@@ -413,3 +413,24 @@ def test_deallocated_address_is_not_leased_again(flatdhcp, admin, host):
     flatdhcp.release_fixed_ip(admin, '10.20.0.2', mac='02:16:3e:00:00:01')
     assert db.fixed_ip_get_by_address(admin, '10.20.0.2')['instance_id'] \
         is None
+
+
+def test_concurrent_first_allocations_start_one_dnsmasq(flatdhcp, admin,
+                                                        host):
+    import threading
+    ids = [_instance(admin, n)['id'] for n in (1, 2, 3)]
+    errors = []
+
+    def allocate(instance_id):
+        try:
+            flatdhcp.allocate_for_instance(admin, instance_id)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=allocate, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert len(host.dnsmasq) == 1
+    assert hosts_file().count('\n') >= 3
