@@ -36,6 +36,7 @@ import collections
 import http.client
 import ipaddress
 import os
+import re
 import _socket
 import threading
 import time
@@ -136,6 +137,22 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
             return
         super()._send_output(message_body, encode_chunked=encode_chunked)
 
+    def putheaders(self, items):
+        """putheader for each (name, text value), checked as strictly but
+        in one go: http.client's per-header checks were a tenth of a
+        proxy's CPU for a small PUT."""
+        if not items:
+            return
+        names = ''.join(name for name, _value in items)
+        values = ''.join(value for _name, value in items)
+        if not _LEGAL_NAMES.match(names) or _ILLEGAL_VALUE.search(values) \
+                or not all(name for name, _value in items):
+            for name, value in items:  # the stdlib says what is wrong
+                self.putheader(name, value)
+            return
+        for name, value in items:
+            self._buffer.append(('%s: %s' % (name, value)).encode('latin-1'))
+
     def getexpect(self):
         """The interim answer (status 100), or the server's final answer.
 
@@ -181,6 +198,13 @@ class BufferedHTTPConnection(http.client.HTTPConnection):
     def close(self):
         self._early_response = None
         super().close()
+
+
+#: http.client's own rules: a header name is a token (no ':' or white
+#: space), a value holds no CR/LF/NUL (a line break would start a header of
+#: the sender's choosing).
+_LEGAL_NAMES = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_ILLEGAL_VALUE = re.compile(r'[\r\n\x00]')
 
 
 def _ip_family(host):
@@ -253,8 +277,7 @@ def _send_request(conn, method, url, skip_host, header_items, body):
     conn.path = url
     conn.method = method
     conn.putrequest(method, url, skip_host=skip_host)
-    for header, value in header_items:
-        conn.putheader(header, value)
+    conn.putheaders(header_items)
     conn.endheaders(body)
 
 

@@ -36,11 +36,13 @@ def check_metadata(req, target_type):
     Lengths are in bytes: header values are WSGI strings (one character per
     byte), so ``len`` counts the UTF-8 bytes the client sent.
     """
-    prefix = 'x-%s-meta-' % target_type.lower()
+    # The WSGI environ itself, not req.headers: webob rebuilds a header
+    # name from every environ key on each walk, and only lengths matter.
+    prefix = 'HTTP_X_%s_META_' % target_type.upper()
     meta_count = 0
     meta_size = 0
-    for key, value in req.headers.items():
-        if not key.lower().startswith(prefix):
+    for key, value in req.environ.items():
+        if not key.startswith(prefix):
             continue
         name = key[len(prefix):]
         if not name:

@@ -571,16 +571,26 @@ class ContainerBroker(DatabaseBroker):
                             'created_at < ?', (age_timestamp,)).rowcount
 
     def put_object(self, name, timestamp, size, content_type, etag,
-                   deleted=0):
+                   deleted=0, only_if_live=False):
         """Record an object PUT (or DELETE with ``deleted=1``).
 
         Returns True when this update is now the object's newest state,
-        False when a newer (or equal) one was already recorded.
+        False when a newer (or equal) one was already recorded.  With
+        ``only_if_live`` nothing is written and None returned when the
+        container is deleted (see is_deleted) -- checked in the same
+        transaction, which is also cheaper than asking first.
         """
         timestamp = normalize_timestamp(timestamp)
         size = int(size)
         deleted = 1 if deleted else 0
         with self.transaction() as conn:
+            if only_if_live:
+                stat = conn.execute(
+                    'SELECT object_count, put_timestamp, delete_timestamp '
+                    'FROM container_stat').fetchone()
+                if stat['object_count'] == 0 and \
+                        stat['delete_timestamp'] > stat['put_timestamp']:
+                    return None
             return self._put_object_row(conn, name, timestamp, size,
                                         content_type, etag, deleted)
 
@@ -610,9 +620,10 @@ class ContainerBroker(DatabaseBroker):
                          (count_delta, bytes_delta))
         return True
 
-    def delete_object(self, name, timestamp):
+    def delete_object(self, name, timestamp, only_if_live=False):
         return self.put_object(name, timestamp, 0, 'application/deleted',
-                               'noetag', deleted=1)
+                               'noetag', deleted=1,
+                               only_if_live=only_if_live)
 
     def empty(self):
         with self.get() as conn:

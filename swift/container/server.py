@@ -22,7 +22,8 @@ from webob.exc import (HTTPAccepted, HTTPBadRequest, HTTPConflict,
 from swift.common import constraints
 from swift.common.bufferedhttp import http_connect, release
 from swift.common.db import ContainerBroker, DatabaseAlreadyExists
-from swift.common.exceptions import ConnectionTimeout
+from swift.common.exceptions import (ConnectionTimeout,
+                                     DatabaseConnectionError)
 from swift.common.db_replicator import ReplicatorRpc
 from swift.common.storage_server import (StorageServer, iso_timestamp,
                                          listing_format, listing_params,
@@ -165,11 +166,15 @@ class ContainerController(StorageServer):
                 size = int(req.headers['x-size'])
             except ValueError:
                 return text_response(HTTPBadRequest, 'Invalid X-Size', req)
-            if not broker.exists() or broker.is_deleted():
+            try:
+                live = broker.put_object(
+                    obj, timestamp, size,
+                    wsgi_to_str(req.headers['x-content-type']),
+                    wsgi_to_str(req.headers['x-etag']), only_if_live=True)
+            except DatabaseConnectionError:
+                live = None  # no such container here
+            if live is None:
                 return HTTPNotFound(request=req)
-            broker.put_object(obj, timestamp, size,
-                              wsgi_to_str(req.headers['x-content-type']),
-                              wsgi_to_str(req.headers['x-etag']))
             # Only an object server reads this answer: no templated body
             # (webob's costs a sixth of the update's CPU).
             return Response(status=201, body=b'', content_type='text/plain',
@@ -208,9 +213,12 @@ class ContainerController(StorageServer):
         timestamp = self.required_timestamp(req)
         broker = self._broker(drive, part, account, container)
         if obj:
-            if not broker.exists() or broker.is_deleted():
+            try:
+                live = broker.delete_object(obj, timestamp, only_if_live=True)
+            except DatabaseConnectionError:
+                live = None
+            if live is None:
                 return HTTPNotFound(request=req)
-            broker.delete_object(obj, timestamp)
             return HTTPNoContent(request=req)
         self.account_targets(req)
         if broker.is_deleted():

@@ -57,6 +57,20 @@ STORED_HEADERS = ('Content-Encoding', 'Content-Disposition',
                   'X-Object-Manifest')
 
 
+_STORED_ENV_KEYS = frozenset('HTTP_' + h.upper().replace('-', '_')
+                             for h in STORED_HEADERS)
+
+
+def _stored_request_headers(environ):
+    """{header: value} of X-Object-Meta-* and STORED_HEADERS, named as
+    webob names them (Title-Case), read from the environ in one pass."""
+    found = {}
+    for key, value in environ.items():
+        if key.startswith('HTTP_X_OBJECT_META_') or key in _STORED_ENV_KEYS:
+            found[key[5:].replace('_', '-').title()] = value
+    return found
+
+
 class RequestError(Exception):
     """A request found bad before anything was written; carries the answer."""
 
@@ -342,10 +356,7 @@ class ObjectController:
                             'ETag': etag,
                             'Content-Length': str(writer.upload_size),
                             'name': disk_file.name}
-                for key, value in req.headers.items():
-                    if key.lower().startswith('x-object-meta-') or \
-                            key in STORED_HEADERS:
-                        metadata[key] = value
+                metadata.update(_stored_request_headers(req.environ))
                 writer.put(metadata)
         except DiskFileNoSpace:
             return plain(507, 'Insufficient Storage: %s is full' % device)

@@ -172,6 +172,23 @@ def start_py_spy(cluster, kind, out_dir, tag):
     return procs
 
 
+def run_swift_bench(cluster, bench_args):
+    import shlex
+    bench = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         'swift_bench.py')
+    pids = server_pids(cluster)
+    before = snapshot(pids)
+    proc = subprocess.run(
+        [sys.executable, bench, cluster.auth_url, 'test:tester', 'testing']
+        + shlex.split(bench_args), stdin=subprocess.DEVNULL,
+        timeout=PHASE_LIMIT * 6)
+    after = snapshot(pids)
+    print('server CPU for the whole run: %s' % ', '.join(
+        '%s %.1fs' % (kind, after[kind] - before[kind])
+        for kind in KINDS + ('kernel',)), flush=True)
+    return proc.returncode
+
+
 def servers_of(cluster, kind):
     if kind == 'proxy':
         return [cluster.proxy]
@@ -254,8 +271,11 @@ def main(argv=None):
     parser.add_argument('--concurrency', type=int, default=8,
                         help='client threads (default 8)')
     parser.add_argument('--workers', type=int, default=0,
-                        help='workers per server (default 0: serve in the '
-                        'launched process)')
+                        help='workers per storage server (default 0: serve '
+                        'in the launched process)')
+    parser.add_argument('--proxy-workers', type=int, default=0,
+                        help='proxy workers (default 0; tokens are per '
+                        'process without memcached, so keep it <= 1)')
     parser.add_argument('--log-level', default='INFO')
     parser.add_argument('--phases', default='put,get,head,delete')
     parser.add_argument('--repeat', type=int, default=1,
@@ -266,6 +286,13 @@ def main(argv=None):
     parser.add_argument('--py-spy-dir', default='.')
     parser.add_argument('--cprofile', choices=KINDS,
                         help='profile these servers\' CPU time (cProfile)')
+    parser.add_argument('--swift-bench', metavar='ARGS',
+                        help='instead of the phases, run '
+                        'tools/bench/swift_bench.py with these arguments '
+                        '(e.g. "--duration 10") against the cluster, with '
+                        'the CPU of the whole run')
+    parser.add_argument('--profile-phases', default=None,
+                        help='phases to profile (default: all of --phases)')
     parser.add_argument('--top', type=int, default=30,
                         help='lines of profile summary (default 30)')
     args = parser.parse_args(argv)
@@ -276,7 +303,8 @@ def main(argv=None):
         parser.error('--ops and --concurrency must be positive, --repeat '
                      '1..20')
 
-    cluster = SwiftCluster(log_level=args.log_level, workers=args.workers)
+    cluster = SwiftCluster(log_level=args.log_level, workers=args.workers,
+                           proxy_workers=args.proxy_workers)
     prof_prefix = os.path.join(cluster.root, 'cprofile')
     if args.cprofile:
         for server in servers_of(cluster, args.cprofile):
@@ -288,6 +316,8 @@ def main(argv=None):
         conn = Connection(cluster.auth_url, 'test:tester', 'testing',
                           retries=0)
         conn.ensure_auth()
+        if args.swift_bench is not None:
+            return run_swift_bench(cluster, args.swift_bench)
         body = os.urandom(SMALL)
         print('swift_cpu_profile: %d ops/phase, concurrency %d, workers %d,'
               ' log level %s' % (args.ops, args.concurrency, args.workers,
@@ -302,18 +332,20 @@ def main(argv=None):
             ops = phases(conn, container, body)
             for name in wanted:
                 spies = []
-                if args.py_spy:
+                profiled = args.profile_phases is None or \
+                    name in args.profile_phases.split(',')
+                if args.py_spy and profiled:
                     spies = start_py_spy(cluster, args.py_spy,
                                          args.py_spy_dir,
                                          '%s%d' % (name, round_))
                 pids = server_pids(cluster)
-                if args.cprofile:
+                if args.cprofile and profiled:
                     signal_all(pids[args.cprofile], signal.SIGUSR1)
                 before = snapshot(pids)
                 ok, errors, first, seconds = run_ops(ops[name], args.ops,
                                                      args.concurrency)
                 after = snapshot(pids)
-                if args.cprofile:
+                if args.cprofile and profiled:
                     signal_all(pids[args.cprofile], signal.SIGUSR2)
                 stop_py_spy(spies)
                 recorded = [p for p in spies]

@@ -19,6 +19,7 @@ otherwise run code in every proxy).
 
 import hashlib
 import json
+import re
 import threading
 import time
 
@@ -28,9 +29,12 @@ import time
 MAX_KEY_LENGTH = 250
 
 
+_UNSAFE_KEY_BYTE = re.compile(rb'[\x00-\x20\x7f]')
+
+
 def _safe_key(key):
     raw = key.encode('utf-8') if isinstance(key, str) else key
-    if len(raw) > MAX_KEY_LENGTH or any(b <= 32 or b == 127 for b in raw):
+    if len(raw) > MAX_KEY_LENGTH or _UNSAFE_KEY_BYTE.search(raw):
         return 'md5:' + hashlib.md5(raw).hexdigest()
     return raw.decode('utf-8')
 

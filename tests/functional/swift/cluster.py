@@ -308,11 +308,16 @@ def proxy_conf(port, swift_dir, log_level='DEBUG', workers=0):
 class SwiftCluster:
     """Builds, runs and tears down the cluster; see the module docstring."""
 
-    def __init__(self, root=None, log_level='DEBUG', workers=0):
+    def __init__(self, root=None, log_level='DEBUG', workers=0,
+                 proxy_workers=0):
         self.root = root or tempfile.mkdtemp(prefix='swift-cluster-')
         # Tests want DEBUG logs in failure reports; the benchmarks run the
-        # servers as an operator would (INFO, forked workers).
+        # servers as an operator would (INFO, forked workers).  The proxy
+        # keeps tempauth tokens in its own memory (no memcached here), so
+        # more than one proxy worker would not share them.
         self.server_options = {'log_level': log_level, 'workers': workers}
+        self.proxy_options = {'log_level': log_level,
+                              'workers': proxy_workers}
         self.swift_dir = self.root
         self.log_dir = os.path.join(self.root, 'logs')
         self.hash_suffix = uuid.uuid4().hex
@@ -344,7 +349,7 @@ class SwiftCluster:
             node.write_configs()
         _write(self.proxy.conf_path,
                proxy_conf(self.proxy.port, self.swift_dir,
-                          **self.server_options))
+                          **self.proxy_options))
         self.build_rings()
         self.start_all()
 

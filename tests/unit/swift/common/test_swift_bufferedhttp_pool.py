@@ -195,3 +195,20 @@ def test_a_forked_process_starts_with_an_empty_pool(pool, server):
     assert conn2 is not conn
     resp2.read()
     conn2.close()
+
+
+def test_headers_are_checked_like_http_client_does(pool, server):
+    port, seen = server
+    # what http.client refuses is refused (odd but legal names and values
+    # go through http.client's own putheader)
+    for name, value in (('X-Bad', 'a\r\nX-Injected: yes'),
+                        ('X-Bad', 'a\nb'), ('', 'v'), ('X:Colon', 'v')):
+        with pytest.raises(ValueError):
+            http_connect('127.0.0.1', port, 'sda', 1, 'GET', '/a',
+                         {name: value, 'X-Fine': 'ok'})
+    conn = http_connect('127.0.0.1', port, 'sda', 1, 'GET', '/a/c/o',
+                        {'X-Meta': '\u00e9'.encode('utf-8'), 'X-Num': 7})
+    resp = conn.getresponse()
+    assert resp.status == 201
+    resp.read()
+    conn.close()

@@ -198,3 +198,18 @@ class TestAccountBroker:
         broker = AccountBroker(str(tmp_path / 'x.db'))
         assert broker.is_deleted()
         assert not broker.exists()
+
+
+def test_put_object_only_if_live_checks_in_the_same_transaction(container):
+    assert container.put_object('o', '2', 1, 'a/b', 'e', only_if_live=True)
+    container.delete_object('o', '3')
+    container.delete_db('4')
+    assert container.is_deleted()
+    assert container.put_object('p', '5', 1, 'a/b', 'e',
+                                only_if_live=True) is None
+    assert container.delete_object('o', '6', only_if_live=True) is None
+    assert container.list_objects_iter(10) == []
+    assert container.get_info()['object_count'] == 0
+    container.update_put_timestamp('7')  # re-created
+    assert container.put_object('p', '8', 1, 'a/b', 'e', only_if_live=True)
+    assert [r[0] for r in container.list_objects_iter(10)] == ['p']
