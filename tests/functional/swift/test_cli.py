@@ -486,7 +486,7 @@ def test_stack_up_status_and_unstack(tmp_path):
         assert 'object%d' % base in modules
         assert 'account%d' % (base + 32) in modules
 
-        code, out, err = run(stack, 'status')
+        code, out, err = run(stack, 'status', 'swift')
         assert code == 0, out + err
         assert 'swift: alive' in out
         assert 'object-replicator (1) running' in out
@@ -518,7 +518,7 @@ def test_stack_up_status_and_unstack(tmp_path):
             time.sleep(0.2)
         assert not any(pid_alive(p) for p in pids)
         assert not port_answers(rsync_port)
-        code, out, _err = run(stack, 'status')
+        code, out, _err = run(stack, 'status', 'swift')
         assert code != 0 and 'NOT alive' in out
         assert 'rsync daemon not running' in out
         assert stack_dir.exists()
