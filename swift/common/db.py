@@ -857,7 +857,9 @@ def _list_rows(broker, base_query, limit, marker, end_marker, prefix,
             query += ' ORDER BY name LIMIT ?'
             args.append(limit - len(results) if not delimiter else
                         max(limit - len(results), 1) * 4)
-            rows = conn.execute(query, args).fetchall()
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples: cheaper than Row
+            rows = cursor.execute(query, args).fetchall()
             if not rows:
                 break
             jumped = False
@@ -867,7 +869,7 @@ def _list_rows(broker, base_query, limit, marker, end_marker, prefix,
                 if len(results) >= limit:
                     return results
                 if not delimiter:
-                    results.append(tuple(row))
+                    results.append(row)
                     continue
                 end = name.find(delimiter, len(prefix))
                 if path is not None:
@@ -885,7 +887,7 @@ def _list_rows(broker, base_query, limit, marker, end_marker, prefix,
                         results.append(make_subdir(dir_name))
                     jumped = True
                     break
-                results.append(tuple(row))
+                results.append(row)
             if not jumped and len(rows) < args[-1]:
                 break
     return results

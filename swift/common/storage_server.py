@@ -6,6 +6,7 @@ listing formats (plain, JSON, XML) of the Swift 1.x API.
 """
 
 import datetime
+import functools
 import json
 import time
 import traceback
@@ -195,10 +196,27 @@ def listing_params(req, max_limit):
 
 
 def iso_timestamp(timestamp):
-    """'1296762827.12345' -> '2011-02-03T19:53:47.123450' (UTC, no zone)."""
+    """'1296762827.12345' -> '2011-02-03T19:53:47.123450' (UTC, no zone).
+
+    A normalized timestamp (what the databases hold) is converted from its
+    digits, exactly and without datetime/strftime, which took most of the
+    time of a 10,000-object JSON listing."""
+    seconds, dot, fraction = str(timestamp).partition('.')
+    if dot and seconds.isdigit() and fraction.isdigit() and \
+            len(fraction) <= 6:
+        return _iso_seconds(seconds) + fraction.ljust(6, '0')
     moment = datetime.datetime.fromtimestamp(float(timestamp),
                                              datetime.timezone.utc)
     return moment.strftime('%Y-%m-%dT%H:%M:%S.%f')
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(seconds):
+    """'1296762827' -> '2011-02-03T19:53:47.' (objects written in the same
+    second share it, which is most of a listing's rows)."""
+    t = time.gmtime(int(seconds))
+    return '%04d-%02d-%02dT%02d:%02d:%02d.' % (
+        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
 
 
 def listing_response(req, content_type, root_tag, root_name, entries,

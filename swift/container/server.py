@@ -25,7 +25,8 @@ from swift.common.db import ContainerBroker, DatabaseAlreadyExists
 from swift.common.exceptions import (ConnectionTimeout,
                                      DatabaseConnectionError)
 from swift.common.db_replicator import ReplicatorRpc
-from swift.common.storage_server import (StorageServer, iso_timestamp,
+from swift.common.storage_server import (PLAIN, StorageServer,
+                                         iso_timestamp,
                                          listing_format, listing_params,
                                          listing_response, text_response,
                                          visible_metadata)
@@ -256,13 +257,15 @@ class ContainerController(StorageServer):
         rows = broker.list_objects_iter(limit, marker, end_marker, prefix,
                                         delimiter, path)
         entries = []
-        for name, created_at, size, obj_type, etag in rows:
-            if obj_type is None:
-                entries.append({'subdir': name})
-            else:
-                entries.append({'name': name, 'hash': etag, 'bytes': size,
-                                'content_type': obj_type,
-                                'last_modified': iso_timestamp(created_at)})
+        if content_type != PLAIN:  # a plain listing is just the names
+            for name, created_at, size, obj_type, etag in rows:
+                if obj_type is None:
+                    entries.append({'subdir': name})
+                else:
+                    entries.append({
+                        'name': name, 'hash': etag, 'bytes': size,
+                        'content_type': obj_type,
+                        'last_modified': iso_timestamp(created_at)})
         return listing_response(req, content_type, 'container', container,
                                 entries, [r[0] for r in rows],
                                 self._stat_headers(broker))

@@ -43,9 +43,15 @@ QUARANTINEDIR = 'quarantined'
 HASH_FILE = 'hashes.json'
 HASH_INVALID_FILE = 'hashes.invalid'
 ONE_WEEK = 7 * 24 * 60 * 60
-# How many written bytes may sit in the page cache before we ask the kernel
-# to drop them: a 5 GiB upload must not evict everything else on the node.
+# How many read bytes may sit in the page cache before we ask the kernel
+# to drop them: a 5 GiB download must not evict everything else on the node.
 DROP_CACHE_WINDOW = 1024 * 1024
+# How many written bytes a PUT lets pile up before it fdatasyncs them and
+# drops them from the page cache (Swift 2.x's mb_per_sync, same default).
+# It was 1 MiB: 64 fdatasyncs for a 64 MiB object, each stalling every
+# request of the (single-threaded) server, for no durability gain -- the
+# object is fsynced before its 201 anyway.
+BYTES_PER_SYNC = 512 * 1024 * 1024
 DATA_EXT, TOMBSTONE_EXT, META_EXT = '.data', '.ts', '.meta'
 KNOWN_EXTS = (DATA_EXT, TOMBSTONE_EXT, META_EXT)
 
@@ -190,7 +196,8 @@ class DiskFile:
     POSTABLE_PREFIX = 'x-object-meta-'
 
     def __init__(self, devices, device, partition, account, container, obj,
-                 disk_chunk_size=65536, logger=None):
+                 disk_chunk_size=65536, logger=None,
+                 bytes_per_sync=BYTES_PER_SYNC):
         self.device_path = os.path.join(devices, device)
         self.name = '/%s/%s/%s' % (account, container, obj)
         self.name_hash = hash_path(account, container, obj)
@@ -199,6 +206,7 @@ class DiskFile:
             self.name_hash)
         self.tmpdir = os.path.join(self.device_path, TMPDIR)
         self.disk_chunk_size = disk_chunk_size
+        self.bytes_per_sync = bytes_per_sync
         self.logger = logger
         self.data_file = None
         self.meta_file = None
@@ -463,7 +471,7 @@ class DiskFileWriter:
                 raise DiskFileNoSpace(str(err))
             raise
         self.upload_size += len(chunk)
-        if self.upload_size - self._dropped >= DROP_CACHE_WINDOW:
+        if self.upload_size - self._dropped >= self.diskfile.bytes_per_sync:
             # Dirty pages cannot be dropped; fdatasync first so the drop
             # actually frees them (this also spreads the final fsync's cost).
             os.fdatasync(self.fd)

@@ -180,6 +180,8 @@ class ObjectController:
         self.conn_timeout = float(conf.get('conn_timeout', 0.5))
         self.client_timeout = float(conf.get('client_timeout', 60))
         self.disk_chunk_size = int(conf.get('disk_chunk_size', 65536))
+        self.bytes_per_sync = max(1, int(float(conf.get('mb_per_sync', 512))
+                                         * 1024 * 1024))
         self.network_chunk_size = int(conf.get('network_chunk_size', 65536))
         self.max_upload_time = float(conf.get('max_upload_time', 86400))
         self.log_requests = config_true_value(conf.get('log_requests',
@@ -220,6 +222,7 @@ class ObjectController:
     def _disk_file(self, device, partition, account, container, obj):
         return DiskFile(self.devices, device, partition, account, container,
                         obj, disk_chunk_size=self.disk_chunk_size,
+                        bytes_per_sync=self.bytes_per_sync,
                         logger=self.logger).open()
 
     @staticmethod

@@ -10,7 +10,8 @@ does not (much).  This script starts the functional-test cluster
 (tests/functional/swift/cluster.py: a proxy and 4 storage nodes, 3
 replicas, every server its own process on loopback) with the servers set
 up as an operator would run them (log level INFO by default), and for each
-phase of ``--ops`` 4 KiB object requests it reads utime+stime of every
+phase of ``--ops`` 4 KiB object requests (or ``--big-ops`` 64 MiB PUTs
+or GETs, one at a time: phases bigput, bigget) it reads utime+stime of every
 server process (and its forked workers) from /proc/<pid>/stat before and
 after.  It prints, per phase, the milliseconds of CPU per request spent in
 the proxy, the account, container and object servers (summed over the
@@ -49,6 +50,9 @@ from swift.cli.swift import ClientError, Connection  # noqa: E402
 from tests.functional.swift.cluster import SwiftCluster  # noqa: E402
 
 SMALL = 4096
+BIG_BLOCK = 1024 * 1024
+BIG_SIZE = 64 * BIG_BLOCK
+PHASES = ('put', 'get', 'head', 'delete', 'bigput', 'bigget')
 KINDS = ('proxy', 'account', 'container', 'object')
 TICK = os.sysconf('SC_CLK_TCK')
 PHASE_LIMIT = 600  # seconds any phase may take
@@ -154,7 +158,43 @@ def phases(conn, container, body):
     def delete(i):
         conn.request('DELETE', container, 'o%08d' % i)
 
-    return {'put': put, 'get': get, 'head': head, 'delete': delete}
+    big = os.urandom(BIG_BLOCK)
+
+    def bigput(i):
+        conn.request('PUT', container, 'big%04d' % i,
+                     body=lambda: BlockReader(big, BIG_SIZE),
+                     headers={'Content-Length': str(BIG_SIZE)})
+
+    def bigget(i):
+        resp = conn.request('GET', container, 'big%04d' % i, stream=True)
+        got = 0
+        try:
+            for _ in range(BIG_SIZE // 65536 + 2):
+                chunk = resp.read(65536)
+                if not chunk:
+                    break
+                got += len(chunk)
+        finally:
+            resp.close()
+            conn._drop_http()
+        if got != BIG_SIZE:
+            raise ClientError('short big GET: %d bytes' % got)
+
+    return {'put': put, 'get': get, 'head': head, 'delete': delete,
+            'bigput': bigput, 'bigget': bigget}
+
+
+class BlockReader:
+    """``size`` bytes of a repeated block, read in pieces."""
+
+    def __init__(self, block, size):
+        self.block, self.left = block, size
+
+    def read(self, n=-1):
+        n = len(self.block) if n is None or n < 0 else min(n, len(self.block))
+        n = min(n, self.left)
+        self.left -= n
+        return self.block[:n]
 
 
 def start_py_spy(cluster, kind, out_dir, tag):
@@ -276,6 +316,9 @@ def main(argv=None):
     parser.add_argument('--proxy-workers', type=int, default=0,
                         help='proxy workers (default 0; tokens are per '
                         'process without memcached, so keep it <= 1)')
+    parser.add_argument('--big-ops', type=int, default=3,
+                        help='64 MiB objects in the bigput/bigget phases, '
+                        'one at a time (default 3)')
     parser.add_argument('--log-level', default='INFO')
     parser.add_argument('--phases', default='put,get,head,delete')
     parser.add_argument('--repeat', type=int, default=1,
@@ -297,8 +340,8 @@ def main(argv=None):
                         help='lines of profile summary (default 30)')
     args = parser.parse_args(argv)
     wanted = [p.strip() for p in args.phases.split(',') if p.strip()]
-    if any(p not in ('put', 'get', 'head', 'delete') for p in wanted):
-        parser.error('--phases takes put, get, head, delete')
+    if any(p not in PHASES for p in wanted):
+        parser.error('--phases takes %s' % ', '.join(PHASES))
     if args.ops < 1 or args.concurrency < 1 or not 1 <= args.repeat <= 20:
         parser.error('--ops and --concurrency must be positive, --repeat '
                      '1..20')
@@ -331,6 +374,7 @@ def main(argv=None):
                          body=b'')
             ops = phases(conn, container, body)
             for name in wanted:
+                count = args.big_ops if name.startswith('big') else args.ops
                 spies = []
                 profiled = args.profile_phases is None or \
                     name in args.profile_phases.split(',')
@@ -342,8 +386,9 @@ def main(argv=None):
                 if args.cprofile and profiled:
                     signal_all(pids[args.cprofile], signal.SIGUSR1)
                 before = snapshot(pids)
-                ok, errors, first, seconds = run_ops(ops[name], args.ops,
-                                                     args.concurrency)
+                ok, errors, first, seconds = run_ops(
+                    ops[name], count,
+                    1 if name.startswith('big') else args.concurrency)
                 after = snapshot(pids)
                 if args.cprofile and profiled:
                     signal_all(pids[args.cprofile], signal.SIGUSR2)
@@ -356,6 +401,8 @@ def main(argv=None):
                     per_op['container'], per_op['object'],
                     sum(per_op[k] for k in KINDS), per_op['kernel'],
                     ok / seconds if seconds else 0)
+                if name.startswith('big') and seconds:
+                    line += '  %.1f MB/s' % (ok * BIG_SIZE / seconds / 1e6)
                 if errors:
                     line += '  %d errors, first: %s' % (errors, first)
                 print(line, flush=True)

@@ -341,3 +341,17 @@ class TestAccountUpdates:
         assert call(app, '/sda/0/a/c', 'HEAD').status_int == 404
         resp = make_container(app, **{'X-Account-Host': '1.2.3.4:5'})
         assert resp.status_int == 400
+
+
+def test_iso_timestamp_matches_datetime_formatting():
+    import datetime
+    import random
+    from swift.common.storage_server import iso_timestamp
+    rng = random.Random(7)
+    samples = ['0000000000.00000', '1296762827.12345', '9999999999.99999',
+               '1700000000.5', 1700000000.25, '1700000000']
+    samples += ['%016.05f' % rng.uniform(0, 4e9) for _ in range(2000)]
+    for ts in samples:
+        expected = datetime.datetime.fromtimestamp(
+            float(ts), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')
+        assert iso_timestamp(ts) == expected, ts

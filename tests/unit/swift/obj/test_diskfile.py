@@ -190,3 +190,30 @@ def test_same_files_same_hash(tmp_path):
               '0000000001.00000.data')
         parts.append(diskfile.get_hashes(part))
     assert parts[0] == parts[1]
+
+
+def test_a_put_syncs_every_bytes_per_sync_and_always_at_the_end(
+        tmp_path, monkeypatch):
+    synced = []
+    real_fdatasync = os.fdatasync
+    monkeypatch.setattr(diskfile.os, 'fdatasync', lambda fd: (
+        synced.append(fd), real_fdatasync(fd)))
+    fsynced = []
+    real_fsync = diskfile.fsync
+    monkeypatch.setattr(diskfile, 'fsync', lambda fd: (
+        fsynced.append(fd), real_fsync(fd)))
+    chunk = b'x' * 65536
+    for per_sync, expected in ((256 * 1024, 4), (diskfile.BYTES_PER_SYNC, 0)):
+        synced.clear()
+        fsynced.clear()
+        df = diskfile.DiskFile(str(tmp_path), 'sda', '0', 'a', 'c',
+                               'o%d' % per_sync, bytes_per_sync=per_sync)
+        df.open()
+        with df.writer() as writer:
+            for _ in range(16):  # 1 MiB
+                writer.write(chunk)
+            writer.put({'X-Timestamp': '1.00000', 'name': df.name,
+                        'Content-Length': str(16 * 65536), 'ETag': 'e',
+                        'Content-Type': 'a/b'})
+        assert len(synced) == expected
+        assert len(fsynced) == 1
