@@ -25,8 +25,8 @@ from swift.common.db import ContainerBroker, DatabaseAlreadyExists
 from swift.common.exceptions import (ConnectionTimeout,
                                      DatabaseConnectionError)
 from swift.common.db_replicator import ReplicatorRpc
-from swift.common.storage_server import (PLAIN, StorageServer,
-                                         iso_timestamp,
+from swift.common.storage_server import (JSON, PLAIN, StorageServer,
+                                         iso_timestamp, json_object_listing,
                                          listing_format, listing_params,
                                          listing_response, text_response,
                                          visible_metadata)
@@ -257,7 +257,10 @@ class ContainerController(StorageServer):
         rows = broker.list_objects_iter(limit, marker, end_marker, prefix,
                                         delimiter, path)
         entries = []
-        if content_type != PLAIN:  # a plain listing is just the names
+        json_body = None
+        if content_type == JSON:
+            json_body = json_object_listing(rows)
+        elif content_type != PLAIN:  # a plain listing is just the names
             for name, created_at, size, obj_type, etag in rows:
                 if obj_type is None:
                     entries.append({'subdir': name})
@@ -268,7 +271,8 @@ class ContainerController(StorageServer):
                         'last_modified': iso_timestamp(created_at)})
         return listing_response(req, content_type, 'container', container,
                                 entries, [r[0] for r in rows],
-                                self._stat_headers(broker))
+                                self._stat_headers(broker),
+                                json_body=json_body)
 
     @public
     def POST(self, req):

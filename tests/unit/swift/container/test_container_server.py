@@ -355,3 +355,24 @@ def test_iso_timestamp_matches_datetime_formatting():
         expected = datetime.datetime.fromtimestamp(
             float(ts), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%f')
         assert iso_timestamp(ts) == expected, ts
+
+
+def test_json_listing_text_is_what_json_dumps_gives():
+    import json
+    from swift.common.storage_server import iso_timestamp, json_object_listing
+    rows = [('plain', '1296762827.12345', 10, 'text/plain', 'e1'),
+            ('caf\u00e9 "quoted" \\ back\nline\x01', '0000000001.00000', 0,
+             'a/b; charset="x"', 'e2'),
+            ('dir/', '0', 0, None, ''),
+            ('\U0001f600', '9999999999.99999', 5 * 2 ** 40, '', '')]
+    entries = []
+    for name, created_at, size, obj_type, etag in rows:
+        if obj_type is None:
+            entries.append({'subdir': name})
+        else:
+            entries.append({'name': name, 'hash': etag, 'bytes': size,
+                            'content_type': obj_type,
+                            'last_modified': iso_timestamp(created_at)})
+    assert json_object_listing(rows) == \
+        json.dumps(entries, ensure_ascii=False).encode('utf-8')
+    assert json_object_listing([]) == b'[]'
