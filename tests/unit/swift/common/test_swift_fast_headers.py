@@ -55,12 +55,25 @@ def test_simple_blocks_skip_the_email_parser(monkeypatch):
     assert message['x-timestamp'] == '1700000000.12345'
 
 
+def _outcome(parse, block):
+    try:
+        return state(parse(io.BytesIO(block)))
+    except Exception as e:  # noqa: BLE001 - the kind is the outcome
+        return type(e)
+
+
 def test_limits_are_the_stdlibs():
+    """Too many headers and too long a line fail as the stdlib fails.
+
+    Compared with the stdlib of this very process: eventlet's green copy of
+    http.client (imported by other tests) has limits of its own.
+    """
     too_many = b''.join(b'H%d: v\r\n' % i for i in range(101)) + b'\r\n'
-    with pytest.raises(http.client.HTTPException):
-        fast_headers.parse_headers(io.BytesIO(too_many))
-    with pytest.raises(http.client.LineTooLong):
-        fast_headers.parse_headers(io.BytesIO(b'A: ' + b'x' * 70000))
+    too_long = b'A: ' + b'x' * 70000
+    for block in (too_many, too_long):
+        expected = _outcome(fast_headers._stdlib_parse_headers, block)
+        assert _outcome(fast_headers.parse_headers, block) == expected
+    assert _outcome(http.client.parse_headers, too_long) is not None
 
 
 def test_install_replaces_the_stdlib_function():
